@@ -1,0 +1,23 @@
+package delivery
+
+import (
+	"context"
+	"time"
+)
+
+// Repository stores shipments, one per order.
+type Repository interface {
+	// Get returns the shipment (a tombstone too) or ErrNotFound.
+	Get(ctx context.Context, orderID string) (Shipment, error)
+	// Update runs fn on the stored shipment, or on a new Shipment{OrderID: id}
+	// when there is none, and saves the result atomically if fn moved its
+	// Revision. fn may run more than once; Update returns the shipment as stored.
+	Update(ctx context.Context, orderID string, fn func(*Shipment) error) (Shipment, error)
+	// ListDue returns up to limit shipments whose NextStepAt is set and not after now.
+	ListDue(ctx context.Context, now time.Time, limit int) ([]Shipment, error)
+}
+
+// EventPublisher publishes domain events (watermill's cqrs.EventBus in production).
+type EventPublisher interface {
+	Publish(ctx context.Context, event any) error
+}

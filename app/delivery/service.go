@@ -1,0 +1,90 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+// Courier says how shipments advance: by the courier endpoints only (Auto false),
+// or also by the simulated courier after the given delays.
+type Courier struct {
+	Auto          bool
+	DispatchAfter time.Duration
+	DeliverAfter  time.Duration
+}
+
+// Service runs the delivery use cases, one file each.
+type Service struct {
+	repo    Repository
+	events  EventPublisher
+	courier Courier
+	now     func() time.Time
+}
+
+// NewService returns a Service; now may be nil for time.Now.
+func NewService(repo Repository, events EventPublisher, courier Courier, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{repo: repo, events: events, courier: courier, now: now}
+}
+
+// after returns when the simulated courier takes a step that is d away, or zero
+// when the courier is manual.
+func (s *Service) after(now time.Time, d time.Duration) time.Time {
+	if !s.courier.Auto {
+		return time.Time{}
+	}
+	return now.Add(d)
+}
+
+func (s *Service) update(ctx context.Context, orderID string, fn func(*Shipment) error) (Shipment, error) {
+	sh, err := s.repo.Update(ctx, orderID, fn)
+	if err != nil {
+		return Shipment{}, err
+	}
+	if err := s.publishPending(ctx, sh); err != nil {
+		return Shipment{}, err
+	}
+	return sh, nil
+}
+
+func (s *Service) publishPending(ctx context.Context, sh Shipment) error {
+	pending := sh.Unpublished()
+	if len(pending) == 0 {
+		return nil
+	}
+	for _, c := range pending {
+		ev := eventFor(sh, c)
+		if err := s.events.Publish(messages.WithCorrelationID(ctx, c.CorrelationID), ev); err != nil {
+			return fmt.Errorf("publish %T of order %s: %w", ev, sh.OrderID, err)
+		}
+	}
+	n := len(sh.History)
+	if _, err := s.repo.Update(ctx, sh.OrderID, func(cur *Shipment) error {
+		cur.MarkPublished(n)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("mark events of shipment %s published: %w", sh.OrderID, err)
+	}
+	return nil
+}
+
+func eventFor(sh Shipment, c Change) any {
+	switch c.Status {
+	case StatusScheduled:
+		return messages.ShipmentScheduled{OrderID: sh.OrderID, OccurredAt: c.At}
+	case StatusDispatched:
+		return messages.ShipmentDispatched{OrderID: sh.OrderID, OccurredAt: c.At}
+	case StatusDelivered:
+		return messages.ShipmentDelivered{OrderID: sh.OrderID, DispatchedAt: sh.DispatchedAt, OccurredAt: c.At}
+	case StatusFailed:
+		return messages.ShipmentFailed{OrderID: sh.OrderID, Reason: c.Reason, DispatchedAt: sh.DispatchedAt, OccurredAt: c.At}
+	case StatusCancelled:
+		return messages.ShipmentCancelled{OrderID: sh.OrderID, OccurredAt: c.At}
+	}
+	panic(fmt.Sprintf("delivery: no event for status %q", c.Status))
+}

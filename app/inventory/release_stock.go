@@ -1,0 +1,24 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+)
+
+// ReleaseStock reacts to the end of an order that will not be delivered
+// (cancelled, rejected, delivery failed): its held stock becomes available again.
+// For an order not reserved yet it records the release, so that a reservation
+// arriving late is released, never kept.
+func (s *Service) ReleaseStock(ctx context.Context, orderID, correlationID string) error {
+	if orderID == "" {
+		return fmt.Errorf("%w: missing order id", ErrInvalidStock)
+	}
+	_, err := s.decide(ctx, orderID, func(r *Reservation) error {
+		r.Release(s.now(), correlationID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release stock of order %s: %w", orderID, err)
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+// ReserveStock reacts to OrderPlaced: it reserves every line of the order or
+// none, and publishes StockReserved or StockReservationFailed with the reason per SKU.
+//
+// Each line is held with one atomic update of its product. The holds are placed
+// first, then the decision is recorded on the reservation; if it was decided
+// otherwise meanwhile (a cancellation, or a concurrent redelivery that failed),
+// the holds are brought in line with that decision.
+func (s *Service) ReserveStock(ctx context.Context, orderID string, lines []Line, correlationID string) error {
+	if err := validateLines(orderID, lines); err != nil {
+		return err
+	}
+	// Sorted, so two orders sharing SKUs touch them in the same order.
+	lines = slices.Clone(lines)
+	slices.SortFunc(lines, func(a, b Line) int { return strings.Compare(a.SKU, b.SKU) })
+
+	r, err := s.reservations.Update(ctx, orderID, func(r *Reservation) error {
+		r.Begin(lines)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("begin reservation of order %s: %w", orderID, err)
+	}
+	if r.Status != Reserving {
+		// Decided before (a redelivery, or a release that came first): make sure
+		// the holds match the decision and its event is out.
+		_, err := s.decide(ctx, orderID, func(*Reservation) error { return nil })
+		return err
+	}
+
+	var failures []messages.LineFailure
+	for _, l := range r.Lines {
+		_, err := s.products.Update(ctx, l.SKU, func(p *Product) error {
+			if p.IsNew() {
+				return ErrUnknownSKU
+			}
+			return p.Hold(orderID, l.Quantity, s.now())
+		})
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrUnknownSKU):
+			failures = append(failures, messages.LineFailure{SKU: l.SKU, Reason: messages.ReasonUnknownSKU, Requested: l.Quantity})
+		case errors.Is(err, ErrInsufficientStock):
+			p, getErr := s.products.Get(ctx, l.SKU)
+			if getErr != nil {
+				return fmt.Errorf("reserve %s for order %s: %w", l.SKU, orderID, getErr)
+			}
+			failures = append(failures, messages.LineFailure{SKU: l.SKU, Reason: messages.ReasonInsufficientStock, Requested: l.Quantity, Available: max(p.Available(), 0)})
+		default:
+			return fmt.Errorf("reserve %s for order %s: %w", l.SKU, orderID, err)
+		}
+	}
+
+	_, err = s.decide(ctx, orderID, func(r *Reservation) error {
+		if len(failures) > 0 {
+			r.Fail(failures, s.now(), correlationID)
+		} else {
+			r.Succeed(s.now(), correlationID)
+		}
+		return nil
+	})
+	return err
+}
+
+func validateLines(orderID string, lines []Line) error {
+	if orderID == "" {
+		return fmt.Errorf("%w: missing order id", ErrInvalidStock)
+	}
+	if len(lines) == 0 || len(lines) > messages.MaxItems {
+		return fmt.Errorf("%w: an order has 1 to %d lines, not %d", ErrInvalidStock, messages.MaxItems, len(lines))
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		if !messages.ValidSKU(l.SKU) || seen[l.SKU] {
+			return fmt.Errorf("%w: bad or repeated SKU %q", ErrInvalidStock, l.SKU)
+		}
+		seen[l.SKU] = true
+		if l.Quantity < messages.MinQuantity || l.Quantity > messages.MaxQuantity {
+			return fmt.Errorf("%w: quantity %d of %s is outside %d..%d", ErrInvalidStock, l.Quantity, l.SKU, messages.MinQuantity, messages.MaxQuantity)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package orders
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+// Status is where an order is in its lifecycle.
+type Status string
+
+// The statuses of an order.
+const (
+	StatusPending        Status = messages.OrderStatusPending
+	StatusConfirmed      Status = messages.OrderStatusConfirmed
+	StatusRejected       Status = messages.OrderStatusRejected
+	StatusCancelled      Status = messages.OrderStatusCancelled
+	StatusShipped        Status = messages.OrderStatusShipped
+	StatusDelivered      Status = messages.OrderStatusDelivered
+	StatusDeliveryFailed Status = messages.OrderStatusDeliveryFailed
+)
+
+// ValidStatus reports whether s names a status.
+func ValidStatus(s string) bool {
+	switch Status(s) {
+	case StatusPending, StatusConfirmed, StatusRejected, StatusCancelled,
+		StatusShipped, StatusDelivered, StatusDeliveryFailed:
+		return true
+	}
+	return false
+}
+
+// Errors callers branch on.
+var (
+	ErrNotFound       = errors.New("order not found")
+	ErrNotCancellable = errors.New("order can no longer be cancelled")
+	ErrInvalidOrder   = fmt.Errorf("%w: invalid order", messages.ErrInvalid)
+)
+
+// Item is one line of an order.
+type Item struct {
+	SKU      string
+	Quantity int
+}
+
+// Change is one entry of an order's history. Published records whether the
+// event of this change has been published: the history is the order's outbox,
+// kept in the same document as the state it describes, so a crash between
+// saving and publishing is finished by whichever message touches the order next.
+type Change struct {
+	Status        Status
+	At            time.Time
+	Reason        string
+	CorrelationID string
+	Published     bool
+}
+
+// Order is the aggregate of the orders service.
+type Order struct {
+	ID         string
+	CustomerID string
+	Items      []Item
+	Status     Status
+	Reason     string
+	History    []Change
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	// Revision counts the changes made to the order; stores use it for
+	// optimistic concurrency and skip writing an order whose revision did not move.
+	Revision int64
+}
+
+// IsNew reports whether the order has not been placed yet (a store hands a
+// fresh Order with only its ID to an update of a missing order).
+func (o *Order) IsNew() bool { return o.Revision == 0 }
+
+// ValidateItems checks an order's lines against the contract's limits.
+func ValidateItems(customerID string, items []Item) error {
+	if customerID == "" || len(customerID) > messages.MaxCustomerIDLength {
+		return fmt.Errorf("%w: customer_id must have 1 to %d characters", ErrInvalidOrder, messages.MaxCustomerIDLength)
+	}
+	if len(items) == 0 || len(items) > messages.MaxItems {
+		return fmt.Errorf("%w: an order has 1 to %d items, not %d", ErrInvalidOrder, messages.MaxItems, len(items))
+	}
+	seen := make(map[string]bool, len(items))
+	for i, it := range items {
+		if !messages.ValidSKU(it.SKU) {
+			return fmt.Errorf("%w: items[%d].sku %q is not a valid SKU", ErrInvalidOrder, i, it.SKU)
+		}
+		if seen[it.SKU] {
+			return fmt.Errorf("%w: items[%d].sku %q appears twice", ErrInvalidOrder, i, it.SKU)
+		}
+		seen[it.SKU] = true
+		if it.Quantity < messages.MinQuantity || it.Quantity > messages.MaxQuantity {
+			return fmt.Errorf("%w: items[%d].quantity %d is outside %d..%d", ErrInvalidOrder, i, it.Quantity, messages.MinQuantity, messages.MaxQuantity)
+		}
+	}
+	return nil
+}
+
+// Place makes a new order PENDING.
+func (o *Order) Place(customerID string, items []Item, now time.Time, correlationID string) error {
+	if !o.IsNew() {
+		return fmt.Errorf("order %s is already placed", o.ID)
+	}
+	if err := ValidateItems(customerID, items); err != nil {
+		return err
+	}
+	o.CustomerID = customerID
+	o.Items = slices.Clone(items)
+	o.CreatedAt = now
+	o.record(StatusPending, now, "", correlationID)
+	return nil
+}
+
+// SameAs reports whether the order was placed with these contents: a PlaceOrder
+// delivered again is a duplicate, one with other contents is a conflict.
+func (o *Order) SameAs(customerID string, items []Item) bool {
+	return o.CustomerID == customerID && slices.Equal(o.Items, items)
+}
+
+// Confirm records that stock is reserved. Only a PENDING order moves; in any other
+// status the reservation is late or repeated and changes nothing (a cancelled
+// order's stock is released by inventory, which saw the cancellation too).
+func (o *Order) Confirm(now time.Time, correlationID string) {
+	if o.Status == StatusPending {
+		o.record(StatusConfirmed, now, "", correlationID)
+	}
+}
+
+// Reject records that stock could not be reserved.
+func (o *Order) Reject(reason string, now time.Time, correlationID string) {
+	if o.Status == StatusPending {
+		o.Reason = reason
+		o.record(StatusRejected, now, reason, correlationID)
+	}
+}
+
+// Cancel cancels a PENDING or CONFIRMED order. Cancelling a cancelled order
+// again changes nothing and is no error.
+func (o *Order) Cancel(reason string, now time.Time, correlationID string) error {
+	switch o.Status {
+	case StatusCancelled:
+		return nil
+	case StatusPending, StatusConfirmed:
+		o.Reason = reason
+		o.record(StatusCancelled, now, reason, correlationID)
+		return nil
+	default:
+		return fmt.Errorf("%w: it is %s", ErrNotCancellable, o.Status)
+	}
+}
+
+// MarkShipped records that the shipment was dispatched at the given time.
+func (o *Order) MarkShipped(at time.Time, correlationID string) {
+	if o.Status == StatusConfirmed {
+		o.record(StatusShipped, at, "", correlationID)
+	}
+}
+
+// MarkDelivered records the delivery. Events may arrive out of order: a
+// delivery seen before its dispatch records the dispatch first.
+func (o *Order) MarkDelivered(dispatchedAt, at time.Time, correlationID string) {
+	o.MarkShipped(dispatchedAt, correlationID)
+	if o.Status == StatusShipped {
+		o.record(StatusDelivered, at, "", correlationID)
+	}
+}
+
+// MarkDeliveryFailed records a failed delivery, recording the dispatch first if it was missed.
+func (o *Order) MarkDeliveryFailed(reason string, dispatchedAt, at time.Time, correlationID string) {
+	o.MarkShipped(dispatchedAt, correlationID)
+	if o.Status == StatusShipped {
+		o.Reason = reason
+		o.record(StatusDeliveryFailed, at, reason, correlationID)
+	}
+}
+
+func (o *Order) record(status Status, at time.Time, reason, correlationID string) {
+	o.Status = status
+	o.History = append(o.History, Change{Status: status, At: at, Reason: reason, CorrelationID: correlationID})
+	if at.After(o.UpdatedAt) {
+		o.UpdatedAt = at
+	}
+	o.Revision++
+}
+
+// Unpublished returns the changes whose events are not published yet, oldest first.
+func (o *Order) Unpublished() []Change {
+	var out []Change
+	for _, c := range o.History {
+		if !c.Published {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// MarkPublished records that the events of the first n changes are published.
+func (o *Order) MarkPublished(n int) {
+	changed := false
+	for i := 0; i < n && i < len(o.History); i++ {
+		if !o.History[i].Published {
+			o.History[i].Published = true
+			changed = true
+		}
+	}
+	if changed {
+		o.Revision++
+	}
+}
+
+// Clone returns a deep copy of the order.
+func (o Order) Clone() Order {
+	o.Items = slices.Clone(o.Items)
+	o.History = slices.Clone(o.History)
+	return o
+}

@@ -1,0 +1,189 @@
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/orderflow/orderflow/app/delivery"
+	"github.com/orderflow/orderflow/app/inventory"
+	"github.com/orderflow/orderflow/app/orders"
+	"github.com/orderflow/orderflow/handlers"
+	deliveryhandlers "github.com/orderflow/orderflow/handlers/delivery"
+	"github.com/orderflow/orderflow/handlers/httpapi"
+	inventoryhandlers "github.com/orderflow/orderflow/handlers/inventory"
+	ordershandlers "github.com/orderflow/orderflow/handlers/orders"
+	"github.com/orderflow/orderflow/infra/messaging"
+	"github.com/orderflow/orderflow/infra/pubsub"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// Deps is what every service is built from.
+type Deps struct {
+	Config Config
+	PubSub pubsub.PubSub
+	Logger *slog.Logger
+	// Middleware is added to every router inside the standard stack (tests use
+	// it to deliver messages twice or to fail a handler).
+	Middleware []message.HandlerMiddleware
+	// Now is the services' clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Service is one service ready to run: its router and what runs beside it.
+type Service struct {
+	Name   string
+	Router *message.Router
+	// Background runs beside the router until its context is done (the courier).
+	Background []func(ctx context.Context) error
+	// Handler is the gateway's HTTP API (nil for the other services).
+	Handler http.Handler
+}
+
+func (d Deps) router(name, poisonTopic string) (*message.Router, *messaging.Processors, error) {
+	r, err := messaging.NewRouter(messaging.RouterConfig{
+		Service:      name,
+		PoisonTopic:  poisonTopic,
+		Publisher:    d.PubSub.Publisher,
+		Retry:        messaging.RetryConfig{MaxRetries: d.Config.RetryMax, InitialInterval: d.Config.RetryInitial, MaxInterval: d.Config.RetryMaxWait},
+		CloseTimeout: d.Config.ShutdownTimeout,
+		Middleware:   d.Middleware,
+		Logger:       d.Logger,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s router: %w", name, err)
+	}
+	p, err := messaging.NewProcessors(r, d.PubSub, d.Logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s processors: %w", name, err)
+	}
+	return r, p, nil
+}
+
+func register(p *messaging.Processors, commands []cqrs.CommandHandler, groups []handlers.EventGroup) error {
+	if err := p.AddCommandHandlers(commands...); err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if err := p.AddEventGroup(g.Name, g.Topic, g.Handlers...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NewOrders builds the orders service on the given store.
+func NewOrders(d Deps, repo orders.Repository) (*Service, error) {
+	r, p, err := d.router("orders", messages.TopicOrdersPoison)
+	if err != nil {
+		return nil, err
+	}
+	events, err := messaging.NewEventBus(d.PubSub.Publisher, d.Logger)
+	if err != nil {
+		return nil, err
+	}
+	svc := orders.NewService(repo, events, d.Now)
+	replies := messaging.ReplyPublisher{Publisher: d.PubSub.Publisher}
+	if err := register(p, ordershandlers.CommandHandlers(svc, replies), ordershandlers.EventGroups(svc)); err != nil {
+		return nil, fmt.Errorf("orders handlers: %w", err)
+	}
+	return &Service{Name: "orders", Router: r}, nil
+}
+
+// NewInventory builds the inventory service on the given stores, seeding the
+// demo catalogue when configured.
+func NewInventory(ctx context.Context, d Deps, products inventory.Products, reservations inventory.Reservations) (*Service, error) {
+	r, p, err := d.router("inventory", messages.TopicInventoryPoison)
+	if err != nil {
+		return nil, err
+	}
+	events, err := messaging.NewEventBus(d.PubSub.Publisher, d.Logger)
+	if err != nil {
+		return nil, err
+	}
+	svc := inventory.NewService(products, reservations, events, d.Now)
+	if d.Config.SeedDemo {
+		if err := svc.SeedStock(ctx, DemoCatalogue); err != nil {
+			return nil, err
+		}
+	}
+	replies := messaging.ReplyPublisher{Publisher: d.PubSub.Publisher}
+	if err := register(p, inventoryhandlers.CommandHandlers(svc, replies), inventoryhandlers.EventGroups(svc)); err != nil {
+		return nil, fmt.Errorf("inventory handlers: %w", err)
+	}
+	return &Service{Name: "inventory", Router: r}, nil
+}
+
+// NewDelivery builds the delivery service on the given store, with the
+// simulated courier running beside it when COURIER=auto.
+func NewDelivery(d Deps, repo delivery.Repository) (*Service, error) {
+	r, p, err := d.router("delivery", messages.TopicDeliveryPoison)
+	if err != nil {
+		return nil, err
+	}
+	events, err := messaging.NewEventBus(d.PubSub.Publisher, d.Logger)
+	if err != nil {
+		return nil, err
+	}
+	courier := delivery.Courier{Auto: d.Config.Courier == "auto", DispatchAfter: d.Config.CourierDispatchAfter, DeliverAfter: d.Config.CourierDeliverAfter}
+	svc := delivery.NewService(repo, events, courier, d.Now)
+	replies := messaging.ReplyPublisher{Publisher: d.PubSub.Publisher}
+	if err := register(p, deliveryhandlers.CommandHandlers(svc, replies), deliveryhandlers.EventGroups(svc)); err != nil {
+		return nil, fmt.Errorf("delivery handlers: %w", err)
+	}
+	s := &Service{Name: "delivery", Router: r}
+	if courier.Auto {
+		tick := min(courier.DispatchAfter, courier.DeliverAfter) / 4
+		tick = max(10*time.Millisecond, min(tick, time.Second))
+		s.Background = append(s.Background, func(ctx context.Context) error {
+			return deliveryhandlers.RunCourier(ctx, svc, tick, d.Logger.With("service", "delivery"))
+		})
+	}
+	return s, nil
+}
+
+// NewGateway builds the gateway: its HTTP API, sending commands through the
+// command bus, and its router, which consumes the replies. ready reports
+// whether the rest of what the gateway needs answers.
+func NewGateway(d Deps, consumerGroup string, ready func(context.Context) error) (*Service, error) {
+	r, err := messaging.NewRouter(messaging.RouterConfig{
+		Service:      "gateway",
+		PoisonTopic:  messages.TopicGatewayPoison,
+		Publisher:    d.PubSub.Publisher,
+		CloseTimeout: d.Config.ShutdownTimeout,
+		Logger:       d.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway router: %w", err)
+	}
+	bus, err := messaging.NewCommandBus(d.PubSub.Publisher, d.Logger)
+	if err != nil {
+		return nil, err
+	}
+	hub := messaging.NewReplyHub()
+	sub, err := d.PubSub.Subscriber(consumerGroup)
+	if err != nil {
+		return nil, fmt.Errorf("reply subscriber: %w", err)
+	}
+	r.AddConsumerHandler(consumerGroup, messages.TopicReplies, sub, hub.Handle)
+	s := &Service{Name: "gateway", Router: r}
+	s.Handler = httpapi.NewHandler(httpapi.Config{
+		Commands: messaging.Requester{Bus: bus, Hub: hub, Timeout: d.Config.RequestTimeout},
+		Ready: func(ctx context.Context) error {
+			if !r.IsRunning() {
+				return fmt.Errorf("the gateway's router is not running")
+			}
+			if ready != nil {
+				return ready(ctx)
+			}
+			return nil
+		},
+		Logger: d.Logger.With("service", "gateway"),
+	})
+	return s, nil
+}

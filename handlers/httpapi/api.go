@@ -1,0 +1,92 @@
+// Package httpapi is the gateway's HTTP API (described in openapi.yaml, served
+// at /openapi.yaml). It validates requests, answers bad input with RFC 9457
+// problem details naming the field, and turns every valid request into a
+// command sent through the command bus, waiting for the owning service's answer.
+// A refused request sends nothing.
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+// MaxBodyBytes is the largest request body accepted; a larger one gets 413.
+const MaxBodyBytes = 64 << 10
+
+//go:embed openapi.yaml
+var openAPISpec []byte
+
+// OpenAPISpec returns the OpenAPI 3 document of the API.
+func OpenAPISpec() []byte { return openAPISpec }
+
+// Requester sends a command and decodes the owning service's answer into
+// result. It returns an error wrapping messages.ErrNoReply when no answer came in time.
+type Requester interface {
+	Request(ctx context.Context, cmd, result any) error
+}
+
+// Config is what the API needs.
+type Config struct {
+	Commands Requester
+	// Ready reports whether the gateway can serve requests (nil: always).
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+}
+
+type api struct {
+	commands Requester
+	ready    func(ctx context.Context) error
+	logger   *slog.Logger
+}
+
+// NewHandler returns the API's HTTP handler.
+func NewHandler(cfg Config) http.Handler {
+	a := &api{commands: cfg.Commands, ready: cfg.Ready, logger: cfg.Logger}
+	if a.ready == nil {
+		a.ready = func(context.Context) error { return nil }
+	}
+	r := mux.NewRouter()
+	r.StrictSlash(false)
+	r.HandleFunc("/orders", a.placeOrder).Methods(http.MethodPost)
+	r.HandleFunc("/orders", a.listOrders).Methods(http.MethodGet)
+	r.HandleFunc("/orders/{id}", a.getOrder).Methods(http.MethodGet)
+	r.HandleFunc("/orders/{id}/cancel", a.cancelOrder).Methods(http.MethodPost)
+	r.HandleFunc("/orders/{id}/delivery", a.getDelivery).Methods(http.MethodGet)
+	r.HandleFunc("/inventory", a.listStock).Methods(http.MethodGet)
+	r.HandleFunc("/inventory/{sku}", a.getStock).Methods(http.MethodGet)
+	r.HandleFunc("/inventory/{sku}", a.setStock).Methods(http.MethodPut)
+	r.HandleFunc("/deliveries/{id}/dispatch", a.courierStep("dispatch")).Methods(http.MethodPost)
+	r.HandleFunc("/deliveries/{id}/deliver", a.courierStep("deliver")).Methods(http.MethodPost)
+	r.HandleFunc("/deliveries/{id}/fail", a.courierStep("fail")).Methods(http.MethodPost)
+	r.HandleFunc("/healthz", a.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", a.readyz).Methods(http.MethodGet)
+	r.HandleFunc("/openapi.yaml", serveSpec).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusNotFound, "Not Found", "no such resource: "+r.URL.Path)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusMethodNotAllowed, "Method Not Allowed", r.Method+" is not allowed on "+r.URL.Path)
+	})
+	return chain(r, recoverer(a.logger), correlation, limitBody)
+}
+
+func serveSpec(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(openAPISpec)
+}
+
+func (a *api) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := a.ready(r.Context()); err != nil {
+		writeProblem(w, r, http.StatusServiceUnavailable, "Not Ready", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

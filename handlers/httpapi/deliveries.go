@@ -1,0 +1,102 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+var errNoStock = errors.New("reply without stock levels")
+
+type shipmentResponse struct {
+	OrderID string                `json:"order_id"`
+	Status  string                `json:"status"`
+	History []statusEntryResponse `json:"history"`
+}
+
+type failRequest struct {
+	Reason json.RawMessage `json:"reason"`
+}
+
+func (a *api) getDelivery(w http.ResponseWriter, r *http.Request) {
+	id, ok := orderID(r)
+	if !ok {
+		writeProblem(w, r, http.StatusNotFound, "Not Found", "no shipment for this order")
+		return
+	}
+	var res messages.GetShipmentResult
+	if err := a.commands.Request(r.Context(), messages.GetShipment{OrderID: id}, &res); err != nil {
+		a.commandFailed(w, r, err)
+		return
+	}
+	if res.Outcome != messages.OutcomeOK || res.Shipment == nil {
+		writeProblem(w, r, http.StatusNotFound, "Not Found", "no shipment for this order (yet)")
+		return
+	}
+	writeJSON(w, http.StatusOK, shipmentResponse{OrderID: res.Shipment.OrderID, Status: res.Shipment.Status, History: toHistory(res.Shipment.History)})
+}
+
+// courierStep serves POST /deliveries/{id}/{dispatch,deliver,fail}.
+func (a *api) courierStep(step string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := orderID(r)
+		if !ok {
+			writeProblem(w, r, http.StatusNotFound, "Not Found", "no shipment for this order")
+			return
+		}
+		var cmd any
+		switch step {
+		case "dispatch":
+			if a.decodeOrRefuse(w, r, &struct{}{}, true) {
+				return
+			}
+			cmd = messages.DispatchShipment{OrderID: id}
+		case "deliver":
+			if a.decodeOrRefuse(w, r, &struct{}{}, true) {
+				return
+			}
+			cmd = messages.DeliverShipment{OrderID: id}
+		case "fail":
+			var req failRequest
+			if a.decodeOrRefuse(w, r, &req, false) {
+				return
+			}
+			reason, present, err := rawString(req.Reason)
+			switch {
+			case err != nil:
+				badRequest(w, r, fieldError{"reason", err.Error()})
+				return
+			case !present || reason == "":
+				badRequest(w, r, fieldError{"reason", "is required and must not be empty"})
+				return
+			case len(reason) > messages.MaxReasonLength:
+				badRequest(w, r, fieldError{"reason", fmt.Sprintf("must be at most %d characters", messages.MaxReasonLength)})
+				return
+			}
+			cmd = messages.FailShipment{OrderID: id, Reason: reason}
+		}
+		var res messages.ShipmentCommandResult
+		if err := a.commands.Request(r.Context(), cmd, &res); err != nil {
+			a.commandFailed(w, r, err)
+			return
+		}
+		switch res.Outcome {
+		case messages.OutcomeNotFound:
+			writeProblem(w, r, http.StatusNotFound, "Not Found", "no shipment for this order (yet)")
+		case messages.OutcomeConflict:
+			writeProblem(w, r, http.StatusConflict, "Conflict", res.Detail)
+		case messages.OutcomeInvalid:
+			badRequest(w, r, fieldError{"reason", res.Detail})
+		default:
+			writeJSON(w, http.StatusAccepted, shipmentAccepted{OrderID: id, Status: res.Status})
+		}
+	}
+}
+
+type shipmentAccepted struct {
+	OrderID string `json:"order_id"`
+	Status  string `json:"status"`
+}

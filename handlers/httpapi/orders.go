@@ -1,0 +1,317 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+// HeaderIdempotencyKey makes POST /orders safe to retry.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// idempotencyNamespace derives order ids from idempotency keys, so a retried
+// request names the same order and the orders service, idempotent by order id,
+// stores it once, whichever gateway instance the retry reaches.
+var idempotencyNamespace = uuid.MustParse("8f0e2f9c-52b8-4a6e-9d4c-6f0b7c1e4a11")
+
+type placeOrderRequest struct {
+	CustomerID json.RawMessage    `json:"customer_id"`
+	Items      []placeItemRequest `json:"items"`
+}
+
+type placeItemRequest struct {
+	SKU      json.RawMessage `json:"sku"`
+	Quantity json.RawMessage `json:"quantity"`
+}
+
+type orderAccepted struct {
+	OrderID string `json:"order_id"`
+	Status  string `json:"status"`
+}
+
+type orderResponse struct {
+	OrderID    string                `json:"order_id"`
+	CustomerID string                `json:"customer_id"`
+	Items      []messages.Item       `json:"items"`
+	Status     string                `json:"status"`
+	Reason     string                `json:"reason,omitempty"`
+	History    []statusEntryResponse `json:"history"`
+	CreatedAt  string                `json:"created_at"`
+	UpdatedAt  string                `json:"updated_at"`
+}
+
+type statusEntryResponse struct {
+	Status        string `json:"status"`
+	At            string `json:"at"`
+	Reason        string `json:"reason,omitempty"`
+	CorrelationID string `json:"correlation_id"`
+}
+
+type orderListResponse struct {
+	Orders     []orderResponse `json:"orders"`
+	NextCursor string          `json:"next_cursor,omitempty"`
+}
+
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+func toOrderResponse(o messages.Order) orderResponse {
+	return orderResponse{
+		OrderID:    o.OrderID,
+		CustomerID: o.CustomerID,
+		Items:      o.Items,
+		Status:     o.Status,
+		Reason:     o.Reason,
+		History:    toHistory(o.History),
+		CreatedAt:  o.CreatedAt.UTC().Format(timeFormat),
+		UpdatedAt:  o.UpdatedAt.UTC().Format(timeFormat),
+	}
+}
+
+func toHistory(h []messages.StatusEntry) []statusEntryResponse {
+	out := make([]statusEntryResponse, len(h))
+	for i, e := range h {
+		out[i] = statusEntryResponse{Status: e.Status, At: e.At.UTC().Format(timeFormat), Reason: e.Reason, CorrelationID: e.CorrelationID}
+	}
+	return out
+}
+
+// validatePlaceOrder checks every field and returns all that are wrong.
+func validatePlaceOrder(req placeOrderRequest) (messages.PlaceOrder, []fieldError) {
+	var errs []fieldError
+	cmd := messages.PlaceOrder{}
+	customerID, present, err := rawString(req.CustomerID)
+	switch {
+	case err != nil:
+		errs = append(errs, fieldError{"customer_id", err.Error()})
+	case !present || strings.TrimSpace(customerID) == "":
+		errs = append(errs, fieldError{"customer_id", "is required and must not be empty"})
+	case len(customerID) > messages.MaxCustomerIDLength:
+		errs = append(errs, fieldError{"customer_id", fmt.Sprintf("must be at most %d characters", messages.MaxCustomerIDLength)})
+	default:
+		cmd.CustomerID = customerID
+	}
+	switch {
+	case req.Items == nil:
+		errs = append(errs, fieldError{"items", "is required: an order has at least one item"})
+	case len(req.Items) == 0:
+		errs = append(errs, fieldError{"items", "must not be empty: an order has at least one item"})
+	case len(req.Items) > messages.MaxItems:
+		errs = append(errs, fieldError{"items", fmt.Sprintf("must have at most %d items, not %d", messages.MaxItems, len(req.Items))})
+	}
+	seen := map[string]bool{}
+	for i, it := range req.Items {
+		if len(req.Items) > messages.MaxItems {
+			break
+		}
+		field := fmt.Sprintf("items[%d]", i)
+		sku, present, err := rawString(it.SKU)
+		switch {
+		case err != nil:
+			errs = append(errs, fieldError{field + ".sku", err.Error()})
+		case !present || sku == "":
+			errs = append(errs, fieldError{field + ".sku", "is required and must not be empty"})
+		case len(sku) > messages.MaxSKULength:
+			errs = append(errs, fieldError{field + ".sku", fmt.Sprintf("must be at most %d characters", messages.MaxSKULength)})
+		case !messages.ValidSKU(sku):
+			errs = append(errs, fieldError{field + ".sku", "may hold only letters, digits, '-', '_' and '.'"})
+		case seen[sku]:
+			errs = append(errs, fieldError{field + ".sku", "appears more than once; put the whole quantity on one item"})
+		default:
+			seen[sku] = true
+		}
+		qty, present, err := rawInt(it.Quantity, messages.MinQuantity, messages.MaxQuantity)
+		switch {
+		case err != nil:
+			errs = append(errs, fieldError{field + ".quantity", err.Error()})
+		case !present:
+			errs = append(errs, fieldError{field + ".quantity", fmt.Sprintf("is required: an integer from %d to %d", messages.MinQuantity, messages.MaxQuantity)})
+		}
+		cmd.Items = append(cmd.Items, messages.Item{SKU: sku, Quantity: qty})
+	}
+	return cmd, errs
+}
+
+func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
+	key := r.Header.Get(HeaderIdempotencyKey)
+	if _, given := r.Header[http.CanonicalHeaderKey(HeaderIdempotencyKey)]; given && !validToken(key, 255) {
+		badRequest(w, r, fieldError{"Idempotency-Key", "must be 1 to 255 printable ASCII characters"})
+		return
+	}
+	var req placeOrderRequest
+	if a.decodeOrRefuse(w, r, &req, false) {
+		return
+	}
+	cmd, errs := validatePlaceOrder(req)
+	if len(errs) > 0 {
+		badRequest(w, r, errs...)
+		return
+	}
+	if key != "" {
+		// Scoped by customer: two customers' keys never collide.
+		cmd.OrderID = uuid.NewSHA1(idempotencyNamespace, []byte(cmd.CustomerID+"\x00"+key)).String()
+	} else {
+		cmd.OrderID = uuid.Must(uuid.NewV7()).String()
+	}
+	var res messages.PlaceOrderResult
+	err := a.commands.Request(r.Context(), cmd, &res)
+	if errors.Is(err, messages.ErrNoReply) {
+		// The command is published: the order will be stored when the orders
+		// service gets to it. The id is known, so the client can follow it.
+		w.Header().Set("Location", "/orders/"+cmd.OrderID)
+		writeJSON(w, http.StatusAccepted, orderAccepted{OrderID: cmd.OrderID, Status: messages.OrderStatusPending})
+		return
+	}
+	if err != nil {
+		a.commandFailed(w, r, err)
+		return
+	}
+	if res.Outcome == messages.OutcomeConflict {
+		writeProblem(w, r, http.StatusUnprocessableEntity, "Unprocessable Content",
+			"this Idempotency-Key was already used for a different order", fieldError{"Idempotency-Key", "already used for a different order"})
+		return
+	}
+	status := messages.OrderStatusPending
+	if res.Order != nil {
+		status = res.Order.Status
+	}
+	w.Header().Set("Location", "/orders/"+cmd.OrderID)
+	writeJSON(w, http.StatusAccepted, orderAccepted{OrderID: cmd.OrderID, Status: status})
+}
+
+// decodeOrRefuse decodes the body and answers 400 or 413 if it cannot; it
+// reports whether it answered.
+func (a *api) decodeOrRefuse(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) bool {
+	fe, err := decodeBody(r, v, allowEmpty)
+	if errors.Is(err, errTooLarge) {
+		writeProblem(w, r, http.StatusRequestEntityTooLarge, "Content Too Large",
+			fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
+		return true
+	}
+	if fe != nil {
+		badRequest(w, r, *fe)
+		return true
+	}
+	return false
+}
+
+// orderID reads the {id} path parameter; ids longer than any we hand out name no order.
+func orderID(r *http.Request) (string, bool) {
+	id := mux.Vars(r)["id"]
+	return id, validToken(id, 128)
+}
+
+func (a *api) getOrder(w http.ResponseWriter, r *http.Request) {
+	id, ok := orderID(r)
+	if !ok {
+		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
+		return
+	}
+	var res messages.GetOrderResult
+	if err := a.commands.Request(r.Context(), messages.GetOrder{OrderID: id}, &res); err != nil {
+		a.commandFailed(w, r, err)
+		return
+	}
+	if res.Outcome != messages.OutcomeOK || res.Order == nil {
+		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
+		return
+	}
+	writeJSON(w, http.StatusOK, toOrderResponse(*res.Order))
+}
+
+func (a *api) listOrders(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	cmd := messages.ListOrders{CustomerID: q.Get("customer_id"), Status: q.Get("status"), Cursor: q.Get("cursor"), Limit: messages.DefaultListLimit}
+	var errs []fieldError
+	if len(cmd.CustomerID) > messages.MaxCustomerIDLength {
+		errs = append(errs, fieldError{"customer_id", fmt.Sprintf("must be at most %d characters", messages.MaxCustomerIDLength)})
+	}
+	if cmd.Status != "" && !validOrderStatus(cmd.Status) {
+		errs = append(errs, fieldError{"status", "must be one of PENDING, CONFIRMED, REJECTED, CANCELLED, SHIPPED, DELIVERED, DELIVERY_FAILED"})
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > messages.MaxListLimit {
+			errs = append(errs, fieldError{"limit", fmt.Sprintf("must be an integer from 1 to %d", messages.MaxListLimit)})
+		}
+		cmd.Limit = n
+	}
+	if len(cmd.Cursor) > 512 {
+		errs = append(errs, fieldError{"cursor", "is not a cursor this API handed out"})
+	}
+	if len(errs) > 0 {
+		badRequest(w, r, errs...)
+		return
+	}
+	var res messages.ListOrdersResult
+	if err := a.commands.Request(r.Context(), cmd, &res); err != nil {
+		a.commandFailed(w, r, err)
+		return
+	}
+	if res.Outcome == messages.OutcomeInvalid {
+		badRequest(w, r, fieldError{"cursor", "is not a cursor this API handed out"})
+		return
+	}
+	out := orderListResponse{Orders: make([]orderResponse, len(res.Orders)), NextCursor: res.NextCursor}
+	for i, o := range res.Orders {
+		out.Orders[i] = toOrderResponse(o)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func validOrderStatus(s string) bool {
+	switch s {
+	case messages.OrderStatusPending, messages.OrderStatusConfirmed, messages.OrderStatusRejected,
+		messages.OrderStatusCancelled, messages.OrderStatusShipped, messages.OrderStatusDelivered,
+		messages.OrderStatusDeliveryFailed:
+		return true
+	}
+	return false
+}
+
+type cancelRequest struct {
+	Reason json.RawMessage `json:"reason"`
+}
+
+func (a *api) cancelOrder(w http.ResponseWriter, r *http.Request) {
+	id, ok := orderID(r)
+	if !ok {
+		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
+		return
+	}
+	var req cancelRequest
+	if a.decodeOrRefuse(w, r, &req, true) {
+		return
+	}
+	reason, _, err := rawString(req.Reason)
+	if err == nil && len(reason) > messages.MaxReasonLength {
+		err = fmt.Errorf("must be at most %d characters", messages.MaxReasonLength)
+	}
+	if err != nil {
+		badRequest(w, r, fieldError{"reason", err.Error()})
+		return
+	}
+	if reason == "" {
+		reason = "cancelled by request"
+	}
+	var res messages.CancelOrderResult
+	if err := a.commands.Request(r.Context(), messages.CancelOrder{OrderID: id, Reason: reason}, &res); err != nil {
+		a.commandFailed(w, r, err)
+		return
+	}
+	switch res.Outcome {
+	case messages.OutcomeNotFound:
+		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
+	case messages.OutcomeConflict:
+		writeProblem(w, r, http.StatusConflict, "Conflict", res.Detail)
+	default:
+		writeJSON(w, http.StatusAccepted, orderAccepted{OrderID: id, Status: res.Status})
+	}
+}

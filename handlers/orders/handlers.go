@@ -1,0 +1,136 @@
+// Package orders adapts the orders service's use cases to Watermill: its
+// commands (answered through request/reply) and the inventory and delivery
+// events it reacts to.
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/ThreeDotsLabs/watermill/components/requestreply"
+
+	app "github.com/orderflow/orderflow/app/orders"
+	"github.com/orderflow/orderflow/handlers"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// CommandHandlers returns the orders service's command handlers; their answers go through replies.
+func CommandHandlers(svc *app.Service, replies requestreply.Backend[any]) []cqrs.CommandHandler {
+	return []cqrs.CommandHandler{
+		requestreply.NewCommandHandlerWithResult("orders.place_order", replies,
+			func(ctx context.Context, cmd *messages.PlaceOrder) (any, error) {
+				o, outcome, err := svc.PlaceOrder(ctx, app.PlaceOrder{
+					OrderID:       cmd.OrderID,
+					CustomerID:    cmd.CustomerID,
+					Items:         app.FromMessageItems(cmd.Items),
+					CorrelationID: messages.CorrelationID(ctx),
+				})
+				if err != nil {
+					return nil, err
+				}
+				view := app.ToMessage(o)
+				if outcome == app.Conflict {
+					return messages.PlaceOrderResult{Outcome: messages.OutcomeConflict, Order: &view}, nil
+				}
+				return messages.PlaceOrderResult{Outcome: messages.OutcomeOK, Order: &view}, nil
+			}),
+		requestreply.NewCommandHandlerWithResult("orders.cancel_order", replies,
+			func(ctx context.Context, cmd *messages.CancelOrder) (any, error) {
+				if len(cmd.Reason) > messages.MaxReasonLength {
+					return nil, fmt.Errorf("%w: reason longer than %d", messages.ErrInvalid, messages.MaxReasonLength)
+				}
+				o, err := svc.CancelOrder(ctx, cmd.OrderID, cmd.Reason, messages.CorrelationID(ctx))
+				switch {
+				case errors.Is(err, app.ErrNotFound):
+					return messages.CancelOrderResult{Outcome: messages.OutcomeNotFound}, nil
+				case errors.Is(err, app.ErrNotCancellable):
+					cur, getErr := svc.GetOrder(ctx, cmd.OrderID)
+					if getErr != nil {
+						return nil, getErr
+					}
+					return messages.CancelOrderResult{Outcome: messages.OutcomeConflict, Status: string(cur.Status),
+						Detail: fmt.Sprintf("an order that is %s can no longer be cancelled", cur.Status)}, nil
+				case err != nil:
+					return nil, err
+				}
+				return messages.CancelOrderResult{Outcome: messages.OutcomeOK, Status: string(o.Status)}, nil
+			}),
+		requestreply.NewCommandHandlerWithResult("orders.get_order", replies,
+			func(ctx context.Context, cmd *messages.GetOrder) (any, error) {
+				o, err := svc.GetOrder(ctx, cmd.OrderID)
+				if errors.Is(err, app.ErrNotFound) {
+					return messages.GetOrderResult{Outcome: messages.OutcomeNotFound}, nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				view := app.ToMessage(o)
+				return messages.GetOrderResult{Outcome: messages.OutcomeOK, Order: &view}, nil
+			}),
+		requestreply.NewCommandHandlerWithResult("orders.list_orders", replies,
+			func(ctx context.Context, cmd *messages.ListOrders) (any, error) {
+				page, err := svc.ListOrders(ctx, app.ListOrders{CustomerID: cmd.CustomerID, Status: cmd.Status, Limit: cmd.Limit, Cursor: cmd.Cursor})
+				if errors.Is(err, app.ErrBadCursor) || errors.Is(err, messages.ErrInvalid) {
+					return messages.ListOrdersResult{Outcome: messages.OutcomeInvalid, Detail: err.Error(), Orders: []messages.Order{}}, nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				res := messages.ListOrdersResult{Outcome: messages.OutcomeOK, Orders: make([]messages.Order, len(page.Orders)), NextCursor: page.NextCursor}
+				for i, o := range page.Orders {
+					res.Orders[i] = app.ToMessage(o)
+				}
+				return res, nil
+			}),
+	}
+}
+
+// EventGroups returns the events the orders service reacts to.
+func EventGroups(svc *app.Service) []handlers.EventGroup {
+	return []handlers.EventGroup{
+		{
+			Name:  "orders.inventory_events",
+			Topic: messages.TopicInventoryEvents,
+			Handlers: []cqrs.GroupEventHandler{
+				cqrs.NewGroupEventHandler(func(ctx context.Context, e *messages.StockReserved) error {
+					if e.OrderID == "" {
+						return fmt.Errorf("%w: StockReserved without order_id", messages.ErrInvalid)
+					}
+					return svc.ConfirmOrder(ctx, e.OrderID, messages.CorrelationID(ctx))
+				}),
+				cqrs.NewGroupEventHandler(func(ctx context.Context, e *messages.StockReservationFailed) error {
+					if e.OrderID == "" {
+						return fmt.Errorf("%w: StockReservationFailed without order_id", messages.ErrInvalid)
+					}
+					return svc.RejectOrder(ctx, e.OrderID, e.Failures, messages.CorrelationID(ctx))
+				}),
+			},
+		},
+		{
+			Name:  "orders.delivery_events",
+			Topic: messages.TopicDeliveryEvents,
+			Handlers: []cqrs.GroupEventHandler{
+				cqrs.NewGroupEventHandler(func(ctx context.Context, e *messages.ShipmentDispatched) error {
+					if e.OrderID == "" {
+						return fmt.Errorf("%w: ShipmentDispatched without order_id", messages.ErrInvalid)
+					}
+					return svc.MarkShipped(ctx, e.OrderID, e.OccurredAt, messages.CorrelationID(ctx))
+				}),
+				cqrs.NewGroupEventHandler(func(ctx context.Context, e *messages.ShipmentDelivered) error {
+					if e.OrderID == "" {
+						return fmt.Errorf("%w: ShipmentDelivered without order_id", messages.ErrInvalid)
+					}
+					return svc.MarkDelivered(ctx, e.OrderID, e.DispatchedAt, e.OccurredAt, messages.CorrelationID(ctx))
+				}),
+				cqrs.NewGroupEventHandler(func(ctx context.Context, e *messages.ShipmentFailed) error {
+					if e.OrderID == "" {
+						return fmt.Errorf("%w: ShipmentFailed without order_id", messages.ErrInvalid)
+					}
+					return svc.MarkDeliveryFailed(ctx, e.OrderID, e.Reason, e.DispatchedAt, e.OccurredAt, messages.CorrelationID(ctx))
+				}),
+			},
+		},
+	}
+}

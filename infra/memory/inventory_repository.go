@@ -1,0 +1,85 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/orderflow/orderflow/app/inventory"
+)
+
+// ProductRepository keeps stock in memory.
+type ProductRepository struct {
+	s *store[inventory.Product]
+}
+
+var _ inventory.Products = (*ProductRepository)(nil)
+
+// NewProductRepository returns an empty ProductRepository.
+func NewProductRepository() *ProductRepository {
+	return &ProductRepository{s: newStore(
+		func(sku string) inventory.Product { return inventory.Product{SKU: sku} },
+		inventory.Product.Clone,
+		func(p *inventory.Product) int64 { return p.Revision },
+	)}
+}
+
+// Get implements inventory.Products.
+func (r *ProductRepository) Get(ctx context.Context, sku string) (inventory.Product, error) {
+	p, ok, err := r.s.get(ctx, sku)
+	if err != nil {
+		return inventory.Product{}, err
+	}
+	if !ok {
+		return inventory.Product{}, inventory.ErrUnknownSKU
+	}
+	return p, nil
+}
+
+// List implements inventory.Products.
+func (r *ProductRepository) List(ctx context.Context) ([]inventory.Product, error) {
+	all, err := r.s.all(ctx, func(*inventory.Product) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(all, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
+	return all, nil
+}
+
+// Update implements inventory.Products.
+func (r *ProductRepository) Update(ctx context.Context, sku string, fn func(*inventory.Product) error) (inventory.Product, error) {
+	return r.s.update(ctx, sku, fn)
+}
+
+// ReservationRepository keeps reservations in memory.
+type ReservationRepository struct {
+	s *store[inventory.Reservation]
+}
+
+var _ inventory.Reservations = (*ReservationRepository)(nil)
+
+// NewReservationRepository returns an empty ReservationRepository.
+func NewReservationRepository() *ReservationRepository {
+	return &ReservationRepository{s: newStore(
+		func(id string) inventory.Reservation { return inventory.Reservation{OrderID: id} },
+		inventory.Reservation.Clone,
+		func(r *inventory.Reservation) int64 { return r.Revision },
+	)}
+}
+
+// Get implements inventory.Reservations.
+func (r *ReservationRepository) Get(ctx context.Context, orderID string) (inventory.Reservation, error) {
+	res, ok, err := r.s.get(ctx, orderID)
+	if err != nil {
+		return inventory.Reservation{}, err
+	}
+	if !ok {
+		return inventory.Reservation{}, inventory.ErrNoReservation
+	}
+	return res, nil
+}
+
+// Update implements inventory.Reservations.
+func (r *ReservationRepository) Update(ctx context.Context, orderID string, fn func(*inventory.Reservation) error) (inventory.Reservation, error) {
+	return r.s.update(ctx, orderID, fn)
+}

@@ -1,0 +1,57 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/orderflow/orderflow/app/delivery"
+)
+
+// ShipmentRepository keeps shipments in memory.
+type ShipmentRepository struct {
+	s *store[delivery.Shipment]
+}
+
+var _ delivery.Repository = (*ShipmentRepository)(nil)
+
+// NewShipmentRepository returns an empty ShipmentRepository.
+func NewShipmentRepository() *ShipmentRepository {
+	return &ShipmentRepository{s: newStore(
+		func(id string) delivery.Shipment { return delivery.Shipment{OrderID: id} },
+		delivery.Shipment.Clone,
+		func(s *delivery.Shipment) int64 { return s.Revision },
+	)}
+}
+
+// Get implements delivery.Repository.
+func (r *ShipmentRepository) Get(ctx context.Context, orderID string) (delivery.Shipment, error) {
+	s, ok, err := r.s.get(ctx, orderID)
+	if err != nil {
+		return delivery.Shipment{}, err
+	}
+	if !ok {
+		return delivery.Shipment{}, delivery.ErrNotFound
+	}
+	return s, nil
+}
+
+// Update implements delivery.Repository.
+func (r *ShipmentRepository) Update(ctx context.Context, orderID string, fn func(*delivery.Shipment) error) (delivery.Shipment, error) {
+	return r.s.update(ctx, orderID, fn)
+}
+
+// ListDue implements delivery.Repository, soonest first.
+func (r *ShipmentRepository) ListDue(ctx context.Context, now time.Time, limit int) ([]delivery.Shipment, error) {
+	due, err := r.s.all(ctx, func(s *delivery.Shipment) bool {
+		return !s.NextStepAt.IsZero() && !s.NextStepAt.After(now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(due, func(a, b delivery.Shipment) int { return a.NextStepAt.Compare(b.NextStepAt) })
+	if limit > 0 && len(due) > limit {
+		due = due[:limit]
+	}
+	return due, nil
+}

@@ -1,0 +1,114 @@
+package messaging
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/orderflow/orderflow/infra/logging"
+	"github.com/orderflow/orderflow/infra/pubsub"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// marshaler names commands and events by their struct name ("PlaceOrder"), which
+// is what messages maps to topics.
+var marshaler = cqrs.JSONMarshaler{GenerateName: cqrs.StructName}
+
+// NewCommandBus returns the bus commands are sent on. Every command carries the
+// correlation ID of the context it is sent with, and its partition key.
+func NewCommandBus(pub message.Publisher, logger *slog.Logger) (*cqrs.CommandBus, error) {
+	bus, err := cqrs.NewCommandBusWithConfig(pub, cqrs.CommandBusConfig{
+		GeneratePublishTopic: func(p cqrs.CommandBusGeneratePublishTopicParams) (string, error) {
+			return messages.CommandTopic(p.CommandName)
+		},
+		OnSend: func(p cqrs.CommandBusOnSendParams) error {
+			stamp(p.Message, p.Command)
+			return nil
+		},
+		Marshaler: marshaler,
+		Logger:    logging.Watermill(logger),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("command bus: %w", err)
+	}
+	return bus, nil
+}
+
+// NewEventBus returns the bus events are published on, stamped like commands.
+func NewEventBus(pub message.Publisher, logger *slog.Logger) (*cqrs.EventBus, error) {
+	bus, err := cqrs.NewEventBusWithConfig(pub, cqrs.EventBusConfig{
+		GeneratePublishTopic: func(p cqrs.GenerateEventPublishTopicParams) (string, error) {
+			return messages.EventTopic(p.EventName)
+		},
+		OnPublish: func(p cqrs.OnEventSendParams) error {
+			stamp(p.Message, p.Event)
+			return nil
+		},
+		Marshaler: marshaler,
+		Logger:    logging.Watermill(logger),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("event bus: %w", err)
+	}
+	return bus, nil
+}
+
+// Processors registers a service's cqrs handlers on its router. Each handler
+// subscribes as a consumer group named after it.
+type Processors struct {
+	commands    *cqrs.CommandProcessor
+	events      *cqrs.EventGroupProcessor
+	groupTopics map[string]string
+}
+
+// NewProcessors returns processors that subscribe through ps.
+func NewProcessors(router *message.Router, ps pubsub.PubSub, logger *slog.Logger) (*Processors, error) {
+	p := &Processors{groupTopics: map[string]string{}}
+	var err error
+	p.commands, err = cqrs.NewCommandProcessorWithConfig(router, cqrs.CommandProcessorConfig{
+		GenerateSubscribeTopic: func(params cqrs.CommandProcessorGenerateSubscribeTopicParams) (string, error) {
+			return messages.CommandTopic(params.CommandName)
+		},
+		SubscriberConstructor: func(params cqrs.CommandProcessorSubscriberConstructorParams) (message.Subscriber, error) {
+			return ps.Subscriber(params.HandlerName)
+		},
+		Marshaler: marshaler,
+		Logger:    logging.Watermill(logger),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("command processor: %w", err)
+	}
+	p.events, err = cqrs.NewEventGroupProcessorWithConfig(router, cqrs.EventGroupProcessorConfig{
+		GenerateSubscribeTopic: func(params cqrs.EventGroupProcessorGenerateSubscribeTopicParams) (string, error) {
+			t, ok := p.groupTopics[params.EventGroupName]
+			if !ok {
+				return "", fmt.Errorf("no topic for event group %q", params.EventGroupName)
+			}
+			return t, nil
+		},
+		SubscriberConstructor: func(params cqrs.EventGroupProcessorSubscriberConstructorParams) (message.Subscriber, error) {
+			return ps.Subscriber(params.EventGroupName)
+		},
+		// A group reads its producer's whole topic and handles the events it cares about.
+		AckOnUnknownEvent: true,
+		Marshaler:         marshaler,
+		Logger:            logging.Watermill(logger),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("event processor: %w", err)
+	}
+	return p, nil
+}
+
+// AddCommandHandlers registers command handlers.
+func (p *Processors) AddCommandHandlers(hs ...cqrs.CommandHandler) error {
+	return p.commands.AddHandlers(hs...)
+}
+
+// AddEventGroup registers a group of event handlers sharing one subscription to topic.
+func (p *Processors) AddEventGroup(name, topic string, hs ...cqrs.GroupEventHandler) error {
+	p.groupTopics[name] = topic
+	return p.events.AddHandlersGroup(name, hs...)
+}

@@ -1,0 +1,147 @@
+package messaging
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/ThreeDotsLabs/watermill/components/requestreply"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+// Watermill's requestreply.PubSubBackend subscribes anew for every request,
+// which on Kafka means a consumer group join per HTTP request. These backends
+// share one long-lived subscription per gateway instance to messages.TopicReplies
+// instead, and route replies by operation ID. The handlers and the gateway still
+// use requestreply's NewCommandHandlerWithResult and SendWithReply.
+
+// ReplyPublisher is the services' side of request/reply: it publishes a
+// handler's result to the reply topic. A handler error gets no reply: the command
+// is retried, and poisoned if it keeps failing, while the gateway's wait times out.
+type ReplyPublisher struct {
+	Publisher message.Publisher
+}
+
+var _ requestreply.Backend[any] = ReplyPublisher{}
+
+// ListenForNotifications implements requestreply.Backend; services only answer.
+func (ReplyPublisher) ListenForNotifications(context.Context, requestreply.BackendListenForNotificationsParams) (<-chan requestreply.Reply[any], error) {
+	return nil, errors.New("services answer requests, they do not wait for replies")
+}
+
+// OnCommandProcessed implements requestreply.Backend.
+func (p ReplyPublisher) OnCommandProcessed(ctx context.Context, params requestreply.BackendOnCommandProcessedParams[any]) error {
+	if params.HandleErr != nil {
+		return params.HandleErr
+	}
+	op := params.CommandMessage.Metadata.Get(requestreply.OperationIDMetadataKey)
+	if op == "" {
+		return nil // sent without waiting for an answer
+	}
+	payload, err := json.Marshal(params.HandlerResult)
+	if err != nil {
+		return fmt.Errorf("marshal reply: %w", err)
+	}
+	msg := message.NewMessage(watermill.NewUUID(), payload)
+	msg.SetContext(ctx)
+	msg.Metadata.Set(requestreply.OperationIDMetadataKey, op)
+	stamp(msg, nil)
+	msg.Metadata.Set(messages.MetadataPartitionKey, op)
+	if err := p.Publisher.Publish(messages.TopicReplies, msg); err != nil {
+		return fmt.Errorf("publish reply: %w", err)
+	}
+	return nil
+}
+
+// ReplyHub is the gateway's side: Handle consumes the reply topic and hands
+// each reply to the request waiting for it. Replies nobody waits for (another
+// gateway instance's, a duplicate, one past its deadline) are dropped.
+type ReplyHub struct {
+	mu      sync.Mutex
+	waiting map[string]chan *message.Message
+}
+
+var _ requestreply.Backend[json.RawMessage] = (*ReplyHub)(nil)
+
+// NewReplyHub returns a hub with nobody waiting.
+func NewReplyHub() *ReplyHub {
+	return &ReplyHub{waiting: map[string]chan *message.Message{}}
+}
+
+// Handle is the consumer handler of messages.TopicReplies.
+func (h *ReplyHub) Handle(msg *message.Message) error {
+	op := msg.Metadata.Get(requestreply.OperationIDMetadataKey)
+	h.mu.Lock()
+	ch, ok := h.waiting[op]
+	delete(h.waiting, op)
+	h.mu.Unlock()
+	if ok {
+		ch <- msg // buffered: never blocks
+	}
+	return nil
+}
+
+// ListenForNotifications implements requestreply.Backend.
+func (h *ReplyHub) ListenForNotifications(ctx context.Context, params requestreply.BackendListenForNotificationsParams) (<-chan requestreply.Reply[json.RawMessage], error) {
+	op := string(params.OperationID)
+	in := make(chan *message.Message, 1)
+	h.mu.Lock()
+	h.waiting[op] = in
+	h.mu.Unlock()
+
+	out := make(chan requestreply.Reply[json.RawMessage], 1)
+	start := time.Now()
+	go func() {
+		defer close(out)
+		select {
+		case msg := <-in:
+			out <- requestreply.Reply[json.RawMessage]{HandlerResult: json.RawMessage(msg.Payload), NotificationMessage: msg}
+		case <-ctx.Done():
+			h.mu.Lock()
+			delete(h.waiting, op)
+			h.mu.Unlock()
+			out <- requestreply.Reply[json.RawMessage]{Error: requestreply.ReplyTimeoutError{Duration: time.Since(start), Err: ctx.Err()}}
+		}
+	}()
+	return out, nil
+}
+
+// OnCommandProcessed implements requestreply.Backend; the gateway handles no commands.
+func (h *ReplyHub) OnCommandProcessed(context.Context, requestreply.BackendOnCommandProcessedParams[json.RawMessage]) error {
+	return errors.New("the gateway handles no commands")
+}
+
+// Requester sends commands and waits for their answer.
+type Requester struct {
+	Bus     *cqrs.CommandBus
+	Hub     *ReplyHub
+	Timeout time.Duration
+}
+
+// Request sends cmd and decodes the answer into result. It returns messages.ErrNoReply
+// when no answer came within the timeout.
+func (r Requester) Request(ctx context.Context, cmd, result any) error {
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	reply, err := requestreply.SendWithReply[json.RawMessage](ctx, r.Bus, r.Hub, cmd)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %T after %s", messages.ErrNoReply, cmd, r.Timeout)
+		}
+		return fmt.Errorf("send %T: %w", cmd, err)
+	}
+	if reply.Error != nil {
+		return fmt.Errorf("%w: %T: %v", messages.ErrNoReply, cmd, reply.Error)
+	}
+	if err := json.Unmarshal(reply.HandlerResult, result); err != nil {
+		return fmt.Errorf("decode reply to %T: %w", cmd, err)
+	}
+	return nil
+}

@@ -1,0 +1,33 @@
+// Package pubsub provides the transports the services talk over: GoChannel in
+// one process (the embedded default) and Kafka across processes. Both are
+// handed to the rest of the system as a PubSub.
+package pubsub
+
+import (
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+)
+
+// PubSub is a publisher plus a way to subscribe as a consumer group. Handler
+// names are consumer group names: on Kafka each handler consumes every topic it
+// reads once per group, however many instances run.
+type PubSub struct {
+	Publisher message.Publisher
+	// Subscriber returns a subscriber for the consumer group.
+	Subscriber func(consumerGroup string) (message.Subscriber, error)
+	// Close closes the publisher and every subscriber.
+	Close func() error
+}
+
+// NewGoChannel returns an in-process PubSub. GoChannel has no consumer groups:
+// every subscription gets every message, which is what one handler per topic
+// needs. It keeps nothing: messages in flight are lost with the process.
+func NewGoChannel(logger watermill.LoggerAdapter) PubSub {
+	ch := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 256}, logger)
+	return PubSub{
+		Publisher:  ch,
+		Subscriber: func(string) (message.Subscriber, error) { return ch, nil },
+		Close:      ch.Close,
+	}
+}

@@ -1,0 +1,185 @@
+package messages
+
+import "time"
+
+// Item is one line of an order.
+type Item struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// Order statuses, as seen on the wire.
+const (
+	OrderStatusPending        = "PENDING"
+	OrderStatusConfirmed      = "CONFIRMED"
+	OrderStatusRejected       = "REJECTED"
+	OrderStatusCancelled      = "CANCELLED"
+	OrderStatusShipped        = "SHIPPED"
+	OrderStatusDelivered      = "DELIVERED"
+	OrderStatusDeliveryFailed = "DELIVERY_FAILED"
+)
+
+// Outcomes of a request/reply command: a business answer, never an error.
+const (
+	OutcomeOK       = "ok"
+	OutcomeNotFound = "not_found"
+	OutcomeConflict = "conflict"
+	OutcomeInvalid  = "invalid"
+)
+
+// PlaceOrder asks the orders service to store a new order. It is idempotent by
+// OrderID: the gateway derives the id from an Idempotency-Key when one is given.
+type PlaceOrder struct {
+	OrderID    string `json:"order_id"`
+	CustomerID string `json:"customer_id"`
+	Items      []Item `json:"items"`
+}
+
+// PartitionKey implements Keyed.
+func (c PlaceOrder) PartitionKey() string { return c.OrderID }
+
+// PlaceOrderResult answers PlaceOrder. Outcome is conflict when an order with
+// this id exists with other contents (an Idempotency-Key reused for another order).
+type PlaceOrderResult struct {
+	Outcome string `json:"outcome"`
+	Order   *Order `json:"order,omitempty"`
+}
+
+// CancelOrder asks the orders service to cancel an order.
+type CancelOrder struct {
+	OrderID string `json:"order_id"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// PartitionKey implements Keyed.
+func (c CancelOrder) PartitionKey() string { return c.OrderID }
+
+// CancelOrderResult answers CancelOrder: ok (cancelled now or before), not_found, or conflict.
+type CancelOrderResult struct {
+	Outcome string `json:"outcome"`
+	Status  string `json:"status,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// GetOrder asks for one order.
+type GetOrder struct {
+	OrderID string `json:"order_id"`
+}
+
+// PartitionKey implements Keyed.
+func (c GetOrder) PartitionKey() string { return c.OrderID }
+
+// GetOrderResult answers GetOrder; Order is nil when the outcome is not_found.
+type GetOrderResult struct {
+	Outcome string `json:"outcome"`
+	Order   *Order `json:"order,omitempty"`
+}
+
+// ListOrders asks for a page of orders, newest first.
+type ListOrders struct {
+	CustomerID string `json:"customer_id,omitempty"`
+	Status     string `json:"status,omitempty"`
+	Limit      int    `json:"limit"`
+	Cursor     string `json:"cursor,omitempty"`
+}
+
+// PartitionKey implements Keyed.
+func (c ListOrders) PartitionKey() string { return c.CustomerID }
+
+// ListOrdersResult answers ListOrders. Outcome is conflict for a cursor that cannot be read.
+type ListOrdersResult struct {
+	Outcome    string  `json:"outcome"`
+	Detail     string  `json:"detail,omitempty"`
+	Orders     []Order `json:"orders"`
+	NextCursor string  `json:"next_cursor,omitempty"`
+}
+
+// Order is the orders service's view of one order.
+type Order struct {
+	OrderID    string        `json:"order_id"`
+	CustomerID string        `json:"customer_id"`
+	Items      []Item        `json:"items"`
+	Status     string        `json:"status"`
+	Reason     string        `json:"reason,omitempty"`
+	History    []StatusEntry `json:"history"`
+	CreatedAt  time.Time     `json:"created_at"`
+	UpdatedAt  time.Time     `json:"updated_at"`
+}
+
+// StatusEntry is one change of status in an order's or a shipment's history.
+type StatusEntry struct {
+	Status        string    `json:"status"`
+	At            time.Time `json:"at"`
+	Reason        string    `json:"reason,omitempty"`
+	CorrelationID string    `json:"correlation_id"`
+}
+
+// OrderPlaced: an order was stored as PENDING.
+type OrderPlaced struct {
+	OrderID    string    `json:"order_id"`
+	CustomerID string    `json:"customer_id"`
+	Items      []Item    `json:"items"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// PartitionKey implements Keyed.
+func (e OrderPlaced) PartitionKey() string { return e.OrderID }
+
+// OrderConfirmed: stock was reserved for every line; the order can be shipped.
+type OrderConfirmed struct {
+	OrderID    string    `json:"order_id"`
+	CustomerID string    `json:"customer_id"`
+	Items      []Item    `json:"items"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// PartitionKey implements Keyed.
+func (e OrderConfirmed) PartitionKey() string { return e.OrderID }
+
+// OrderRejected: stock could not be reserved; Reason says why.
+type OrderRejected struct {
+	OrderID    string    `json:"order_id"`
+	Reason     string    `json:"reason"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// PartitionKey implements Keyed.
+func (e OrderRejected) PartitionKey() string { return e.OrderID }
+
+// OrderCancelled: the order was cancelled; its stock and its shipment are to be released.
+type OrderCancelled struct {
+	OrderID    string    `json:"order_id"`
+	Reason     string    `json:"reason,omitempty"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// PartitionKey implements Keyed.
+func (e OrderCancelled) PartitionKey() string { return e.OrderID }
+
+// OrderShipped: the order's shipment was dispatched.
+type OrderShipped struct {
+	OrderID    string    `json:"order_id"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// PartitionKey implements Keyed.
+func (e OrderShipped) PartitionKey() string { return e.OrderID }
+
+// OrderDelivered: the order reached its customer; its reservation is to be committed.
+type OrderDelivered struct {
+	OrderID    string    `json:"order_id"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// PartitionKey implements Keyed.
+func (e OrderDelivered) PartitionKey() string { return e.OrderID }
+
+// OrderDeliveryFailed: the delivery failed; the order's stock is to be released.
+type OrderDeliveryFailed struct {
+	OrderID    string    `json:"order_id"`
+	Reason     string    `json:"reason"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// PartitionKey implements Keyed.
+func (e OrderDeliveryFailed) PartitionKey() string { return e.OrderID }
