@@ -57,7 +57,7 @@ func (r *OrderRepository) List(ctx context.Context, q orders.ListQuery) ([]order
 		return nil, err
 	}
 	slices.SortFunc(found, func(a, b orders.Order) int {
-		return -newerFirst(&a, &orders.Cursor{CreatedAt: b.CreatedAt, ID: b.ID})
+		return newerFirst(&a, &orders.Cursor{CreatedAt: b.CreatedAt, ID: b.ID})
 	})
 	if q.Limit > 0 && len(found) > q.Limit {
 		found = found[:q.Limit]

@@ -1,0 +1,284 @@
+package wiring_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/cmd/internal/wiring"
+	"github.com/orderflow/orderflow/infra/logging"
+	"github.com/orderflow/orderflow/infra/pubsub"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// harness runs the four services in-process on GoChannel with in-memory
+// stores, behind a real HTTP server, and records every message published.
+type harness struct {
+	t      *testing.T
+	url    string
+	client *http.Client
+	rec    *recorder
+	ps     pubsub.PubSub
+}
+
+type options struct {
+	courier    string
+	dispatch   time.Duration
+	deliver    time.Duration
+	middleware []message.HandlerMiddleware
+	retryMax   int
+}
+
+type option func(*options)
+
+func autoCourier(dispatch, deliver time.Duration) option {
+	return func(o *options) { o.courier, o.dispatch, o.deliver = "auto", dispatch, deliver }
+}
+
+func withMiddleware(m ...message.HandlerMiddleware) option {
+	return func(o *options) { o.middleware = append(o.middleware, m...) }
+}
+
+func start(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	o := options{courier: "manual", dispatch: time.Hour, deliver: time.Hour, retryMax: 3}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if os.Getenv("TEST_LOG") != "" {
+		var err error
+		logger, err = logging.New(os.Stderr, "text", os.Getenv("TEST_LOG"))
+		require.NoError(t, err)
+	}
+	cfg := wiring.Config{
+		Courier: o.courier, CourierDispatchAfter: o.dispatch, CourierDeliverAfter: o.deliver,
+		RequestTimeout: 10 * time.Second, ShutdownTimeout: 10 * time.Second,
+		RetryMax: o.retryMax, RetryInitial: time.Millisecond, RetryMaxWait: 10 * time.Millisecond,
+	}
+	require.NoError(t, cfg.Validate())
+
+	ps := pubsub.NewGoChannel(logging.Watermill(logger))
+	rec := &recorder{Publisher: ps.Publisher}
+	ps.Publisher = rec
+	ctx, cancel := context.WithCancel(context.Background())
+	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware}, wiring.NewMemoryStores())
+	require.NoError(t, err)
+
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- wiring.Run(ctx, services, nil, logger, func() { close(started) }) }()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("system stopped before it started: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("system did not start within 10s")
+	}
+	var api http.Handler
+	for _, s := range services {
+		if s.Handler != nil {
+			api = s.Handler
+		}
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err, "stopping the system")
+		case <-time.After(15 * time.Second):
+			t.Error("system did not stop within 15s")
+		}
+		_ = ps.Close()
+	})
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 128
+	return &harness{t: t, url: srv.URL, client: &http.Client{Transport: transport, Timeout: 30 * time.Second}, rec: rec, ps: ps}
+}
+
+// do sends a request and returns the status, the headers and the body.
+func (h *harness) do(method, path string, body any, headers ...string) (int, http.Header, []byte) {
+	h.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = bytes.NewBufferString(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(h.t, err)
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, h.url+path, r)
+	require.NoError(h.t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := h.client.Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	return resp.StatusCode, resp.Header, raw
+}
+
+type orderView struct {
+	OrderID    string          `json:"order_id"`
+	CustomerID string          `json:"customer_id"`
+	Items      []messages.Item `json:"items"`
+	Status     string          `json:"status"`
+	Reason     string          `json:"reason"`
+	History    []struct {
+		Status        string `json:"status"`
+		At            string `json:"at"`
+		Reason        string `json:"reason"`
+		CorrelationID string `json:"correlation_id"`
+	} `json:"history"`
+}
+
+type shipmentView struct {
+	OrderID string `json:"order_id"`
+	Status  string `json:"status"`
+}
+
+func item(sku string, qty int) messages.Item { return messages.Item{SKU: sku, Quantity: qty} }
+
+func (h *harness) placeOrder(customer string, items []messages.Item, headers ...string) string {
+	h.t.Helper()
+	status, hdr, body := h.do(http.MethodPost, "/orders", map[string]any{"customer_id": customer, "items": items}, headers...)
+	require.Equal(h.t, http.StatusAccepted, status, string(body))
+	var res struct {
+		OrderID string `json:"order_id"`
+		Status  string `json:"status"`
+	}
+	require.NoError(h.t, json.Unmarshal(body, &res))
+	require.Equal(h.t, "/orders/"+res.OrderID, hdr.Get("Location"))
+	return res.OrderID
+}
+
+func (h *harness) order(id string) (orderView, bool) {
+	h.t.Helper()
+	status, _, body := h.do(http.MethodGet, "/orders/"+id, nil)
+	if status == http.StatusNotFound {
+		return orderView{}, false
+	}
+	require.Equal(h.t, http.StatusOK, status, string(body))
+	var o orderView
+	require.NoError(h.t, json.Unmarshal(body, &o))
+	return o, true
+}
+
+// waitStatus waits until the order has the status, failing after a deadline.
+func (h *harness) waitStatus(id, want string) orderView {
+	h.t.Helper()
+	var last orderView
+	require.Eventuallyf(h.t, func() bool {
+		o, ok := h.order(id)
+		last = o
+		return ok && o.Status == want
+	}, 15*time.Second, 5*time.Millisecond, "order %s never became %s", id, want)
+	_ = last
+	o, _ := h.order(id)
+	return o
+}
+
+func (h *harness) shipment(id string) (shipmentView, bool) {
+	h.t.Helper()
+	status, _, body := h.do(http.MethodGet, "/orders/"+id+"/delivery", nil)
+	if status == http.StatusNotFound {
+		return shipmentView{}, false
+	}
+	require.Equal(h.t, http.StatusOK, status, string(body))
+	var s shipmentView
+	require.NoError(h.t, json.Unmarshal(body, &s))
+	return s, true
+}
+
+func (h *harness) waitShipment(id, want string) {
+	h.t.Helper()
+	require.Eventuallyf(h.t, func() bool {
+		s, ok := h.shipment(id)
+		return ok && s.Status == want
+	}, 15*time.Second, 5*time.Millisecond, "shipment of %s never became %s", id, want)
+}
+
+func (h *harness) setStock(sku string, onHand int) messages.StockLevel {
+	h.t.Helper()
+	status, _, body := h.do(http.MethodPut, "/inventory/"+sku, map[string]int{"on_hand": onHand})
+	require.Equal(h.t, http.StatusOK, status, string(body))
+	var l messages.StockLevel
+	require.NoError(h.t, json.Unmarshal(body, &l))
+	return l
+}
+
+func (h *harness) stock(sku string) messages.StockLevel {
+	h.t.Helper()
+	status, _, body := h.do(http.MethodGet, "/inventory/"+sku, nil)
+	require.Equal(h.t, http.StatusOK, status, string(body))
+	var l messages.StockLevel
+	require.NoError(h.t, json.Unmarshal(body, &l))
+	return l
+}
+
+func (h *harness) waitStock(sku string, want messages.StockLevel) {
+	h.t.Helper()
+	want.SKU = sku
+	require.Eventuallyf(h.t, func() bool { return h.stock(sku) == want }, 15*time.Second, 5*time.Millisecond,
+		"stock of %s never became %+v (last %+v)", sku, want, h.stock(sku))
+}
+
+func (h *harness) courier(id, step string, body any) int {
+	h.t.Helper()
+	status, _, raw := h.do(http.MethodPost, "/deliveries/"+id+"/"+step, body)
+	require.Less(h.t, status, 500, string(raw))
+	return status
+}
+
+// recorder records every message published, then publishes it.
+type recorder struct {
+	message.Publisher
+	mu   sync.Mutex
+	msgs []recorded
+}
+
+type recorded struct {
+	Topic string
+	Msg   *message.Message
+}
+
+func (r *recorder) Publish(topic string, msgs ...*message.Message) error {
+	r.mu.Lock()
+	for _, m := range msgs {
+		r.msgs = append(r.msgs, recorded{Topic: topic, Msg: m.Copy()})
+	}
+	r.mu.Unlock()
+	return r.Publisher.Publish(topic, msgs...)
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.msgs)
+}
+
+func (r *recorder) all() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]recorded(nil), r.msgs...)
+}
