@@ -55,7 +55,12 @@ func run(ctx context.Context) error {
 	if cfg.SeedDemo {
 		logger.Info("demo catalogue seeded", "stock", wiring.DemoCatalogue)
 	}
-	err = wiring.Run(ctx, services, server, logger, func() { logger.Info("ready", "api", "http://localhost"+portOf(cfg.HTTPAddr)) })
+	err = wiring.Run(ctx, services, logger, wiring.RunOptions{
+		HTTPServer:      server,
+		Drain:           ps.Drain,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Started:         func() { logger.Info("ready", "api", "http://localhost"+portOf(cfg.HTTPAddr)) },
+	})
 	logger.Info("stopped")
 	return err
 }

@@ -4,6 +4,8 @@
 package pubsub
 
 import (
+	"context"
+
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
@@ -16,18 +18,25 @@ type PubSub struct {
 	Publisher message.Publisher
 	// Subscriber returns a subscriber for the consumer group.
 	Subscriber func(consumerGroup string) (message.Subscriber, error)
+	// Drain, when set, waits until every message published so far has been
+	// handled. A transport that keeps nothing (GoChannel) needs it to stop
+	// without losing messages; a broker redelivers what was not acked instead.
+	Drain func(ctx context.Context) error
 	// Close closes the publisher and every subscriber.
 	Close func() error
 }
 
 // NewGoChannel returns an in-process PubSub. GoChannel has no consumer groups:
 // every subscription gets every message, which is what one handler per topic
-// needs. It keeps nothing: messages in flight are lost with the process.
+// needs. It keeps nothing: messages in flight are lost with the process, so a
+// graceful stop drains it first.
 func NewGoChannel(logger watermill.LoggerAdapter) PubSub {
 	ch := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 256}, logger)
+	t := newInflight(ch, ch)
 	return PubSub{
-		Publisher:  ch,
-		Subscriber: func(string) (message.Subscriber, error) { return ch, nil },
+		Publisher:  t,
+		Subscriber: func(string) (message.Subscriber, error) { return t, nil },
+		Drain:      t.drain,
 		Close:      ch.Close,
 	}
 }

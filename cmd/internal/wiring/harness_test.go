@@ -31,6 +31,9 @@ type harness struct {
 	client *http.Client
 	rec    *recorder
 	ps     pubsub.PubSub
+	stores wiring.Stores
+	// stop stops the system gracefully and waits for it; it is safe to call twice.
+	stop func()
 }
 
 type options struct {
@@ -74,12 +77,15 @@ func start(t *testing.T, opts ...option) *harness {
 	rec := &recorder{Publisher: ps.Publisher}
 	ps.Publisher = rec
 	ctx, cancel := context.WithCancel(context.Background())
-	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware}, wiring.NewMemoryStores())
+	stores := wiring.NewMemoryStores()
+	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware}, stores)
 	require.NoError(t, err)
 
 	started := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- wiring.Run(ctx, services, nil, logger, func() { close(started) }) }()
+	go func() {
+		done <- wiring.Run(ctx, services, logger, wiring.RunOptions{Drain: ps.Drain, ShutdownTimeout: 10 * time.Second, Started: func() { close(started) }})
+	}()
 	select {
 	case <-started:
 	case err := <-done:
@@ -94,7 +100,7 @@ func start(t *testing.T, opts ...option) *harness {
 		}
 	}
 	srv := httptest.NewServer(api)
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		srv.Close()
 		cancel()
 		select {
@@ -105,9 +111,10 @@ func start(t *testing.T, opts ...option) *harness {
 		}
 		_ = ps.Close()
 	})
+	t.Cleanup(stop)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 128
-	return &harness{t: t, url: srv.URL, client: &http.Client{Transport: transport, Timeout: 30 * time.Second}, rec: rec, ps: ps}
+	return &harness{t: t, url: srv.URL, client: &http.Client{Transport: transport, Timeout: 30 * time.Second}, rec: rec, ps: ps, stores: stores, stop: stop}
 }
 
 // do sends a request and returns the status, the headers and the body.

@@ -2,6 +2,7 @@ package wiring_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -321,4 +322,43 @@ func TestBadInputIsRefusedAndPublishesNothing(t *testing.T) {
 		})
 	}
 	assert.Equal(t, messages.StockLevel{SKU: "SKU-A", OnHand: 5, Available: 5}, h.stock("SKU-A"))
+}
+
+func TestGracefulStopFinishesEverythingInFlight(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.setStock("SKU-A", 30)
+	var wg sync.WaitGroup
+	ids := make([]string, 60)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i] = h.placeOrder("c-1", []messages.Item{item("SKU-A", 1)})
+		}()
+	}
+	wg.Wait()
+	// Stop right away: the saga is mid-flight for most orders.
+	h.stop()
+
+	ctx := context.Background()
+	confirmed := 0
+	for _, id := range ids {
+		o, err := h.stores.Orders.Get(ctx, id)
+		require.NoError(t, err)
+		require.NotEqual(t, messages.OrderStatusPending, string(o.Status), "order %s was left mid-flight", id)
+		if string(o.Status) == messages.OrderStatusConfirmed {
+			confirmed++
+			sh, err := h.stores.Shipments.Get(ctx, id)
+			require.NoError(t, err, "confirmed order %s has no shipment", id)
+			assert.Equal(t, messages.ShipmentStatusScheduled, string(sh.Status))
+		}
+		for _, c := range o.History {
+			assert.True(t, c.Published, "order %s: event of %s never published", id, c.Status)
+		}
+	}
+	assert.Equal(t, 30, confirmed)
+	p, err := h.stores.Products.Get(ctx, "SKU-A")
+	require.NoError(t, err)
+	assert.Equal(t, 30, p.Reserved)
 }

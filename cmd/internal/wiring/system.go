@@ -7,28 +7,79 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 )
 
-// Run runs the services until ctx is done, then stops them: the HTTP server
-// stops taking requests, every router drains its in-flight handlers (bounded by
-// ShutdownTimeout) and the background loops end. httpServer may be nil.
-// started, if not nil, is called once every router runs and the server listens.
-func Run(ctx context.Context, services []*Service, httpServer *http.Server, logger *slog.Logger, started func()) error {
+// RunOptions are the optional parts of Run.
+type RunOptions struct {
+	// HTTPServer serves the gateway's API (nil: no HTTP).
+	HTTPServer *http.Server
+	// Drain waits until every message in flight is handled (the transport's
+	// PubSub.Drain; nil for a broker, which redelivers what was not acked).
+	Drain func(ctx context.Context) error
+	// ShutdownTimeout bounds the drain (default 30s).
+	ShutdownTimeout time.Duration
+	// Started is called once every router runs and the server listens.
+	Started func()
+}
+
+// Run runs the services until ctx is done or one of them fails, then stops
+// them in an order that loses nothing: the HTTP server stops taking requests
+// and finishes those in flight, the background loops (the courier) end, the
+// transport is drained of messages in flight, and only then do the routers
+// close, each waiting for its in-flight handlers.
+func Run(ctx context.Context, services []*Service, logger *slog.Logger, opts RunOptions) error {
+	if opts.ShutdownTimeout == 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	// Routers outlive ctx: they are closed last, by the shutdown sequence.
+	routerCtx, closeRouters := context.WithCancel(context.WithoutCancel(ctx))
+	defer closeRouters()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, s := range services {
 		g.Go(func() error {
-			if err := s.Router.Run(gctx); err != nil {
+			if err := s.Router.Run(routerCtx); err != nil {
 				return fmt.Errorf("%s router: %w", s.Name, err)
 			}
 			return nil
 		})
+	}
+	var background sync.WaitGroup
+	for _, s := range services {
 		for _, bg := range s.Background {
-			g.Go(func() error { return bg(gctx) })
+			background.Add(1)
+			g.Go(func() error {
+				defer background.Done()
+				return bg(gctx)
+			})
 		}
 	}
+
+	g.Go(func() error {
+		<-gctx.Done()
+		if opts.HTTPServer != nil {
+			// Shutdown before Serve makes Serve return at once, so no race with the listener below.
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+			if err := opts.HTTPServer.Shutdown(shutdownCtx); err != nil {
+				logger.Warn("http server did not stop cleanly", "error", err)
+			}
+			cancel()
+		}
+		background.Wait()
+		if opts.Drain != nil {
+			drainCtx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+			if err := opts.Drain(drainCtx); err != nil {
+				logger.Warn("stopping with messages still in flight", "error", err)
+			}
+			cancel()
+		}
+		closeRouters()
+		return nil
+	})
+
 	for _, s := range services {
 		select {
 		case <-s.Router.Running():
@@ -36,35 +87,22 @@ func Run(ctx context.Context, services []*Service, httpServer *http.Server, logg
 			return g.Wait()
 		}
 	}
-	if httpServer != nil {
-		ln, err := net.Listen("tcp", httpServer.Addr)
+	if opts.HTTPServer != nil {
+		ln, err := net.Listen("tcp", opts.HTTPServer.Addr)
 		if err != nil {
-			cancelAndWait(g, services)
-			return fmt.Errorf("listen on %s: %w", httpServer.Addr, err)
+			closeRouters()
+			return errors.Join(fmt.Errorf("listen on %s: %w", opts.HTTPServer.Addr, err), g.Wait())
 		}
 		logger.Info("gateway listening", "addr", ln.Addr().String())
 		g.Go(func() error {
-			if err := httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := opts.HTTPServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("http server: %w", err)
 			}
 			return nil
 		})
-		g.Go(func() error {
-			<-gctx.Done()
-			shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 10*time.Second)
-			defer cancel()
-			return httpServer.Shutdown(shutdownCtx)
-		})
 	}
-	if started != nil {
-		started()
+	if opts.Started != nil {
+		opts.Started()
 	}
 	return g.Wait()
-}
-
-func cancelAndWait(g *errgroup.Group, services []*Service) {
-	for _, s := range services {
-		_ = s.Router.Close()
-	}
-	_ = g.Wait()
 }
