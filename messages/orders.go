@@ -86,7 +86,7 @@ type ListOrders struct {
 // PartitionKey implements Keyed.
 func (c ListOrders) PartitionKey() string { return c.CustomerID }
 
-// ListOrdersResult answers ListOrders. Outcome is conflict for a cursor that cannot be read.
+// ListOrdersResult answers ListOrders. Outcome is invalid for a cursor or status that cannot be read.
 type ListOrdersResult struct {
 	Outcome    string  `json:"outcome"`
 	Detail     string  `json:"detail,omitempty"`

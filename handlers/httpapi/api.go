@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 )
@@ -49,6 +50,10 @@ func NewHandler(cfg Config) http.Handler {
 	if a.ready == nil {
 		a.ready = func(context.Context) error { return nil }
 	}
+	if a.logger == nil {
+		// commandFailed and recoverer log through it: a nil one would panic inside the recoverer.
+		a.logger = slog.Default()
+	}
 	r := mux.NewRouter()
 	r.StrictSlash(false)
 	r.HandleFunc("/orders", a.placeOrder).Methods(http.MethodPost)
@@ -68,10 +73,26 @@ func NewHandler(cfg Config) http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "Not Found", "no such resource: "+r.URL.Path)
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusMethodNotAllowed, "Method Not Allowed", r.Method+" is not allowed on "+r.URL.Path)
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// RFC 9110 section 15.5.6: a 405 must list the methods the resource allows.
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
+		writeProblem(w, req, http.StatusMethodNotAllowed, "Method Not Allowed", req.Method+" is not allowed on "+req.URL.Path)
 	})
 	return chain(r, recoverer(a.logger), correlation, limitBody)
+}
+
+// allowedMethods lists the methods that router serves on the request's path.
+func allowedMethods(router *mux.Router, r *http.Request) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if router.Match(probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 func serveSpec(w http.ResponseWriter, _ *http.Request) {
@@ -85,6 +106,7 @@ func (a *api) healthz(w http.ResponseWriter, _ *http.Request) {
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := a.ready(r.Context()); err != nil {
+		w.Header().Set("Retry-After", "1")
 		writeProblem(w, r, http.StatusServiceUnavailable, "Not Ready", err.Error())
 		return
 	}

@@ -42,6 +42,23 @@ func decodeBody(r *http.Request, v any, allowEmpty bool) (*fieldError, error) {
 	return nil, nil
 }
 
+// decodeNested decodes raw, a value inside the body at the JSON path field,
+// into v, refusing unknown fields; the fieldError it returns is named from field.
+func decodeNested(raw json.RawMessage, v any, field string) *fieldError {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		fe := jsonError(err)
+		if fe.Field == "body" {
+			fe.Field = field
+		} else {
+			fe.Field = field + "." + fe.Field
+		}
+		return fe
+	}
+	return nil
+}
+
 func jsonError(err error) *fieldError {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError

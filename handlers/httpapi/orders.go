@@ -23,8 +23,9 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 var idempotencyNamespace = uuid.MustParse("8f0e2f9c-52b8-4a6e-9d4c-6f0b7c1e4a11")
 
 type placeOrderRequest struct {
-	CustomerID json.RawMessage    `json:"customer_id"`
-	Items      []placeItemRequest `json:"items"`
+	CustomerID json.RawMessage `json:"customer_id"`
+	// Items are decoded one by one, so that an error names the item: "items[2].colour".
+	Items []json.RawMessage `json:"items"`
 }
 
 type placeItemRequest struct {
@@ -107,11 +108,16 @@ func validatePlaceOrder(req placeOrderRequest) (messages.PlaceOrder, []fieldErro
 		errs = append(errs, fieldError{"items", fmt.Sprintf("must have at most %d items, not %d", messages.MaxItems, len(req.Items))})
 	}
 	seen := map[string]bool{}
-	for i, it := range req.Items {
+	for i, raw := range req.Items {
 		if len(req.Items) > messages.MaxItems {
 			break
 		}
 		field := fmt.Sprintf("items[%d]", i)
+		var it placeItemRequest
+		if fe := decodeNested(raw, &it, field); fe != nil {
+			errs = append(errs, *fe)
+			continue
+		}
 		sku, present, err := rawString(it.SKU)
 		switch {
 		case err != nil:

@@ -31,6 +31,10 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 }
 
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, title, detail string, errs ...fieldError) {
+	if detail == "" {
+		// A service's answer may come without a detail; the body always has one.
+		detail = title
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(problem{
@@ -56,10 +60,11 @@ func badRequest(w http.ResponseWriter, r *http.Request, errs ...fieldError) {
 	writeProblem(w, r, http.StatusBadRequest, "Bad Request", detail, errs...)
 }
 
-// commandFailed answers for a command that got no answer: 503, never a 400.
+// commandFailed answers for a command that got no answer: 503, never a 400,
+// always with a Retry-After.
 func (a *api) commandFailed(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Retry-After", "1")
 	if errors.Is(err, messages.ErrNoReply) {
-		w.Header().Set("Retry-After", "1")
 		writeProblem(w, r, http.StatusServiceUnavailable, "Service Unavailable", "the service did not answer in time; retry later")
 		return
 	}
