@@ -16,8 +16,12 @@ import (
 // reads once per group, however many instances run.
 type PubSub struct {
 	Publisher message.Publisher
-	// Subscriber returns a subscriber for the consumer group.
+	// Subscriber returns a subscriber for the consumer group; a new group starts
+	// from the oldest message, so nothing published before it first joined is missed.
 	Subscriber func(consumerGroup string) (message.Subscriber, error)
+	// NewestSubscriber returns a subscriber for a group that only wants what is
+	// published from now on (a gateway instance's replies).
+	NewestSubscriber func(consumerGroup string) (message.Subscriber, error)
 	// Drain, when set, waits until every message published so far has been
 	// handled. A transport that keeps nothing (GoChannel) needs it to stop
 	// without losing messages; a broker redelivers what was not acked instead.
@@ -34,9 +38,10 @@ func NewGoChannel(logger watermill.LoggerAdapter) PubSub {
 	ch := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 256}, logger)
 	t := newInflight(ch, ch)
 	return PubSub{
-		Publisher:  t,
-		Subscriber: func(string) (message.Subscriber, error) { return t, nil },
-		Drain:      t.drain,
-		Close:      ch.Close,
+		Publisher:        t,
+		Subscriber:       func(string) (message.Subscriber, error) { return t, nil },
+		NewestSubscriber: func(string) (message.Subscriber, error) { return t, nil },
+		Drain:            t.drain,
+		Close:            ch.Close,
 	}
 }

@@ -166,7 +166,7 @@ func NewGateway(d Deps, consumerGroup string, ready func(context.Context) error)
 		return nil, err
 	}
 	hub := messaging.NewReplyHub()
-	sub, err := d.PubSub.Subscriber(consumerGroup)
+	sub, err := d.PubSub.NewestSubscriber(consumerGroup)
 	if err != nil {
 		return nil, fmt.Errorf("reply subscriber: %w", err)
 	}

@@ -1,0 +1,161 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/Shopify/sarama"
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-kafka/v2/pkg/kafka"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+// KafkaConfig configures the Kafka transport.
+type KafkaConfig struct {
+	Brokers []string
+	// Version is the Kafka protocol version Sarama speaks. watermill-kafka v2
+	// defaults to 1.0.0, which Kafka 4 no longer accepts, so it is always set.
+	Version sarama.KafkaVersion
+	// Partitions of each topic created at start; it bounds how many instances
+	// of a handler work in parallel (one message in flight per partition).
+	Partitions int32
+	// ReplicationFactor of each topic created at start.
+	ReplicationFactor int16
+	// ClientID names this process to the brokers.
+	ClientID string
+}
+
+// partitionKey keeps the messages of one order (or SKU) on one partition, in order.
+func partitionKey(_ string, msg *message.Message) (string, error) {
+	return msg.Metadata.Get(messages.MetadataPartitionKey), nil
+}
+
+func (c KafkaConfig) sarama() *sarama.Config {
+	s := sarama.NewConfig()
+	s.Version = c.Version
+	s.ClientID = c.ClientID
+	s.Metadata.Retry.Backoff = 250 * time.Millisecond
+	return s
+}
+
+// PublisherConfig is the producer's Sarama configuration: acknowledged by all
+// in-sync replicas, idempotent (no duplicates from the producer's own retries).
+func (c KafkaConfig) PublisherConfig() *sarama.Config {
+	s := c.sarama()
+	s.Producer.Return.Successes = true
+	s.Producer.RequiredAcks = sarama.WaitForAll
+	s.Producer.Idempotent = true
+	s.Net.MaxOpenRequests = 1 // required by the idempotent producer
+	s.Producer.Retry.Max = 10
+	s.Producer.Retry.Backoff = 100 * time.Millisecond
+	return s
+}
+
+// SubscriberConfig is the consumer's Sarama configuration. Offsets are marked
+// by watermill-kafka only once the handler acked the message, and committed
+// from the marks, so a message is never committed before it was handled.
+func (c KafkaConfig) SubscriberConfig(fromOldest bool) *sarama.Config {
+	s := c.sarama()
+	s.Consumer.Return.Errors = true
+	s.Consumer.Offsets.AutoCommit.Enable = true
+	s.Consumer.Offsets.AutoCommit.Interval = 250 * time.Millisecond
+	// A new consumer group reads its topic from the start: topics exist before
+	// the groups that read them, and nothing published before a group first
+	// joined may be skipped. (Replies are the exception: only new ones matter.)
+	s.Consumer.Offsets.Initial = sarama.OffsetNewest
+	if fromOldest {
+		s.Consumer.Offsets.Initial = sarama.OffsetOldest
+	}
+	// The default 250 ms wait for a fetch to fill would add that much to every hop of the saga.
+	s.Consumer.MaxWaitTime = 20 * time.Millisecond
+	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.BalanceStrategySticky}
+	return s
+}
+
+// NewKafka returns a PubSub on Kafka: one idempotent producer, and one
+// consumer-group subscriber per handler. Every topic of messages.AllTopics is
+// created at start with cfg.Partitions if it is missing.
+func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapter) (PubSub, error) {
+	if len(cfg.Brokers) == 0 {
+		return PubSub{}, errors.New("kafka: no brokers")
+	}
+	if err := EnsureTopics(ctx, cfg, messages.AllTopics()); err != nil {
+		return PubSub{}, err
+	}
+	marshaler := kafka.NewWithPartitioningMarshaler(partitionKey)
+	pub, err := kafka.NewPublisher(kafka.PublisherConfig{
+		Brokers:               cfg.Brokers,
+		Marshaler:             marshaler,
+		OverwriteSaramaConfig: cfg.PublisherConfig(),
+	}, logger)
+	if err != nil {
+		return PubSub{}, fmt.Errorf("kafka publisher: %w", err)
+	}
+	var mu sync.Mutex
+	var subs []message.Subscriber
+	newSub := func(group string, fromOldest bool) (message.Subscriber, error) {
+		s, err := kafka.NewSubscriber(kafka.SubscriberConfig{
+			Brokers:               cfg.Brokers,
+			Unmarshaler:           marshaler,
+			OverwriteSaramaConfig: cfg.SubscriberConfig(fromOldest),
+			ConsumerGroup:         group,
+			NackResendSleep:       50 * time.Millisecond,
+			ReconnectRetrySleep:   500 * time.Millisecond,
+		}, logger)
+		if err != nil {
+			return nil, fmt.Errorf("kafka subscriber %s: %w", group, err)
+		}
+		mu.Lock()
+		subs = append(subs, s)
+		mu.Unlock()
+		return s, nil
+	}
+	return PubSub{
+		Publisher:        pub,
+		Subscriber:       func(group string) (message.Subscriber, error) { return newSub(group, true) },
+		NewestSubscriber: func(group string) (message.Subscriber, error) { return newSub(group, false) },
+		Close: func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			errs := []error{pub.Close()}
+			for _, s := range subs {
+				errs = append(errs, s.Close())
+			}
+			return errors.Join(errs...)
+		},
+	}, nil
+}
+
+// EnsureTopics creates the topics that do not exist yet.
+func EnsureTopics(ctx context.Context, cfg KafkaConfig, topics []string) error {
+	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.sarama())
+	if err != nil {
+		return fmt.Errorf("kafka admin on %v: %w", cfg.Brokers, err)
+	}
+	defer admin.Close()
+	existing, err := admin.ListTopics()
+	if err != nil {
+		return fmt.Errorf("list kafka topics: %w", err)
+	}
+	for _, t := range topics {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, ok := existing[t]; ok {
+			continue
+		}
+		err := admin.CreateTopic(t, &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			var topicErr *sarama.TopicError
+			if !(errors.As(err, &topicErr) && topicErr.Err == sarama.ErrTopicAlreadyExists) {
+				return fmt.Errorf("create kafka topic %s: %w", t, err)
+			}
+		}
+	}
+	return nil
+}
