@@ -53,18 +53,23 @@ func (s *Service) AdvanceDue(ctx context.Context, limit int) (int, error) {
 	}
 	moved := 0
 	for _, d := range due {
+		stepped := false
 		_, err := s.update(ctx, d.OrderID, func(sh *Shipment) error {
+			stepped = false // fn runs again when a concurrent writer wins
 			now := s.now()
 			if sh.NextStepAt.IsZero() || sh.NextStepAt.After(now) {
 				return nil // taken by another instance, or cancelled
 			}
 			// The courier acts on behalf of the request that confirmed the order,
-			// so its messages carry that request's correlation ID.
-			correlationID := sh.History[len(sh.History)-1].CorrelationID
+			// so its messages carry that request's correlation ID: the one of the
+			// change that scheduled the shipment, which comes first.
+			correlationID := sh.History[0].CorrelationID
 			switch sh.Status {
 			case StatusScheduled:
+				stepped = true
 				return sh.Dispatch(now, now.Add(s.courier.DeliverAfter), correlationID)
 			case StatusDispatched:
+				stepped = true
 				return sh.Deliver(now, correlationID)
 			}
 			return nil
@@ -72,7 +77,9 @@ func (s *Service) AdvanceDue(ctx context.Context, limit int) (int, error) {
 		if err != nil && !errors.Is(err, ErrNotAllowed) {
 			return moved, fmt.Errorf("advance shipment of order %s: %w", d.OrderID, err)
 		}
-		moved++
+		if err == nil && stepped {
+			moved++
+		}
 	}
 	return moved, nil
 }

@@ -1,0 +1,455 @@
+package delivery_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/app/delivery"
+	"github.com/orderflow/orderflow/infra/memory"
+	"github.com/orderflow/orderflow/messages"
+)
+
+var errBroker = errors.New("broker unavailable")
+
+// published is an event as the publisher got it, with the correlation ID of
+// the context it was published with.
+type published struct {
+	Event         any
+	CorrelationID string
+}
+
+// recordingPublisher records what is published; it can fail the next calls.
+type recordingPublisher struct {
+	mu       sync.Mutex
+	failures int
+	events   []published
+}
+
+func (p *recordingPublisher) Publish(ctx context.Context, event any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failures > 0 {
+		p.failures--
+		return errBroker
+	}
+	p.events = append(p.events, published{Event: event, CorrelationID: messages.CorrelationID(ctx)})
+	return nil
+}
+
+func (p *recordingPublisher) failNext(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failures = n
+}
+
+func (p *recordingPublisher) published() []published {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.events)
+}
+
+// clock is a settable clock for NewService.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+var autoCourier = delivery.Courier{Auto: true, DispatchAfter: 10 * time.Minute, DeliverAfter: 30 * time.Minute}
+
+type fixture struct {
+	svc    *delivery.Service
+	repo   delivery.Repository
+	events *recordingPublisher
+	clock  *clock
+}
+
+func newFixture(courier delivery.Courier) *fixture {
+	return newFixtureWith(memory.NewShipmentRepository(), courier)
+}
+
+func newFixtureWith(repo delivery.Repository, courier delivery.Courier) *fixture {
+	f := &fixture{repo: repo, events: &recordingPublisher{}, clock: &clock{now: t0}}
+	f.svc = delivery.NewService(f.repo, f.events, courier, f.clock.Now)
+	return f
+}
+
+func (f *fixture) stored(t *testing.T, orderID string) delivery.Shipment {
+	t.Helper()
+	s, err := f.repo.Get(t.Context(), orderID)
+	require.NoError(t, err)
+	return s
+}
+
+func (f *fixture) advance(t *testing.T, at time.Time) int {
+	t.Helper()
+	f.clock.Set(at)
+	moved, err := f.svc.AdvanceDue(t.Context(), 100)
+	require.NoError(t, err)
+	return moved
+}
+
+func TestScheduleShipment_publishesOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(autoCourier)
+
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+
+	assert.Equal(t, []published{{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"}}, f.events.published())
+	s, err := f.svc.GetShipment(t.Context(), "order-1")
+	require.NoError(t, err)
+	assert.Equal(t, delivery.StatusScheduled, s.Status)
+	assert.Equal(t, "cust-1", s.CustomerID)
+	assert.Equal(t, t0.Add(autoCourier.DispatchAfter), s.NextStepAt)
+	assert.Empty(t, s.Unpublished())
+}
+
+func TestScheduleShipment_invalid(t *testing.T) {
+	t.Parallel()
+	f := newFixture(autoCourier)
+
+	require.ErrorIs(t, f.svc.ScheduleShipment(t.Context(), "", "cust-1", "corr"), messages.ErrInvalid)
+	require.ErrorIs(t, f.svc.CancelShipment(t.Context(), "", "corr"), messages.ErrInvalid)
+	assert.Empty(t, f.events.published())
+}
+
+func TestScheduleShipment_redeliveryPublishesWhatACrashLeftUnpublished(t *testing.T) {
+	t.Parallel()
+	f := newFixture(autoCourier)
+	f.events.failNext(1)
+
+	require.ErrorIs(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"), errBroker)
+	saved := f.stored(t, "order-1")
+	assert.Len(t, saved.Unpublished(), 1)
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-retry"))
+
+	assert.Equal(t, []published{{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"}}, f.events.published())
+}
+
+// The order was cancelled before it was confirmed: the shipment is called off
+// before it exists, and a late confirmation must not bring it to life.
+func TestCancelShipment_beforeScheduleLeavesAHiddenTombstone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(autoCourier)
+
+	require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+
+	assert.Empty(t, f.events.published())
+	stored := f.stored(t, "order-1")
+	assert.True(t, stored.Tombstone)
+	assert.Equal(t, delivery.StatusCancelled, stored.Status)
+	_, err := f.svc.GetShipment(t.Context(), "order-1")
+	require.ErrorIs(t, err, delivery.ErrNotFound)
+	_, err = f.svc.Dispatch(t.Context(), "order-1", "corr-courier")
+	require.ErrorIs(t, err, delivery.ErrNotFound)
+	assert.Zero(t, f.advance(t, t0.Add(24*time.Hour)))
+	assert.Empty(t, f.events.published())
+}
+
+func TestCancelShipment(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		dispatched bool
+	}{
+		{"a scheduled shipment is called off", false},
+		{"a dispatched shipment is recalled", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(autoCourier)
+			require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+			if tt.dispatched {
+				_, err := f.svc.Dispatch(t.Context(), "order-1", "corr-courier")
+				require.NoError(t, err)
+			}
+			f.clock.Set(t0.Add(time.Minute))
+
+			require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
+			require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
+
+			got := f.events.published()
+			assert.Equal(t, published{Event: messages.ShipmentCancelled{OrderID: "order-1", OccurredAt: t0.Add(time.Minute)}, CorrelationID: "corr-cancel"}, got[len(got)-1])
+			assert.Len(t, got, map[bool]int{false: 2, true: 3}[tt.dispatched], "cancelled once")
+			s, err := f.svc.GetShipment(t.Context(), "order-1")
+			require.NoError(t, err)
+			assert.Equal(t, delivery.StatusCancelled, s.Status)
+			assert.True(t, s.NextStepAt.IsZero(), "the courier has nothing left to do")
+
+			assert.Zero(t, f.advance(t, t0.Add(24*time.Hour)))
+			_, err = f.svc.Deliver(t.Context(), "order-1", "corr-courier")
+			require.ErrorIs(t, err, delivery.ErrNotAllowed)
+			assert.Len(t, f.events.published(), len(got))
+		})
+	}
+}
+
+func TestCancelShipment_afterDeliveryChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(delivery.Courier{})
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+	_, err := f.svc.Dispatch(t.Context(), "order-1", "corr-courier")
+	require.NoError(t, err)
+	_, err = f.svc.Deliver(t.Context(), "order-1", "corr-courier")
+	require.NoError(t, err)
+	before := f.stored(t, "order-1")
+
+	require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
+
+	assert.Equal(t, before, f.stored(t, "order-1"))
+	assert.Len(t, f.events.published(), 3)
+}
+
+func TestCourier_commands(t *testing.T) {
+	t.Parallel()
+	f := newFixture(delivery.Courier{})
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-2", "cust-1", "corr-confirm-2"))
+	dispatchedAt := t0.Add(time.Minute)
+
+	_, err := f.svc.Deliver(t.Context(), "order-1", "corr-courier")
+	require.ErrorIs(t, err, delivery.ErrNotAllowed, "deliver before dispatch")
+	_, err = f.svc.Fail(t.Context(), "order-1", "lost", "corr-courier")
+	require.ErrorIs(t, err, delivery.ErrNotAllowed, "fail before dispatch")
+
+	f.clock.Set(dispatchedAt)
+	s, err := f.svc.Dispatch(t.Context(), "order-1", "corr-courier")
+	require.NoError(t, err)
+	assert.Equal(t, delivery.StatusDispatched, s.Status)
+	_, err = f.svc.Dispatch(t.Context(), "order-1", "corr-courier")
+	require.NoError(t, err, "dispatching again is no error")
+	_, err = f.svc.Dispatch(t.Context(), "order-2", "corr-courier-2")
+	require.NoError(t, err)
+
+	f.clock.Set(t0.Add(time.Hour))
+	_, err = f.svc.Deliver(t.Context(), "order-1", "corr-courier")
+	require.NoError(t, err)
+	_, err = f.svc.Deliver(t.Context(), "order-1", "corr-courier")
+	require.NoError(t, err, "delivering again is no error")
+	_, err = f.svc.Fail(t.Context(), "order-1", "lost", "corr-courier")
+	require.ErrorIs(t, err, delivery.ErrNotAllowed, "fail after delivery")
+
+	_, err = f.svc.Fail(t.Context(), "order-2", "", "corr-courier-2")
+	require.ErrorIs(t, err, delivery.ErrInvalidReason)
+	_, err = f.svc.Fail(t.Context(), "order-2", "nobody home", "corr-courier-2")
+	require.NoError(t, err)
+
+	assert.Equal(t, []published{
+		{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"},
+		{Event: messages.ShipmentScheduled{OrderID: "order-2", OccurredAt: t0}, CorrelationID: "corr-confirm-2"},
+		{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchedAt}, CorrelationID: "corr-courier"},
+		{Event: messages.ShipmentDispatched{OrderID: "order-2", OccurredAt: dispatchedAt}, CorrelationID: "corr-courier-2"},
+		{Event: messages.ShipmentDelivered{OrderID: "order-1", DispatchedAt: dispatchedAt, OccurredAt: t0.Add(time.Hour)}, CorrelationID: "corr-courier"},
+		{Event: messages.ShipmentFailed{OrderID: "order-2", Reason: "nobody home", DispatchedAt: dispatchedAt, OccurredAt: t0.Add(time.Hour)}, CorrelationID: "corr-courier-2"},
+	}, f.events.published())
+}
+
+func TestCourier_unknownShipmentIsNotFound(t *testing.T) {
+	t.Parallel()
+	calls := []struct {
+		name string
+		call func(ctx context.Context, svc *delivery.Service) error
+	}{
+		{"Dispatch", func(ctx context.Context, svc *delivery.Service) error {
+			_, err := svc.Dispatch(ctx, "nope", "corr")
+			return err
+		}},
+		{"Deliver", func(ctx context.Context, svc *delivery.Service) error {
+			_, err := svc.Deliver(ctx, "nope", "corr")
+			return err
+		}},
+		{"Fail", func(ctx context.Context, svc *delivery.Service) error {
+			_, err := svc.Fail(ctx, "nope", "lost", "corr")
+			return err
+		}},
+		{"GetShipment", func(ctx context.Context, svc *delivery.Service) error {
+			_, err := svc.GetShipment(ctx, "nope")
+			return err
+		}},
+	}
+	for _, tt := range calls {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(autoCourier)
+
+			require.ErrorIs(t, tt.call(t.Context(), f.svc), delivery.ErrNotFound)
+			_, err := f.repo.Get(t.Context(), "nope")
+			require.ErrorIs(t, err, delivery.ErrNotFound, "nothing is stored for an unknown shipment")
+		})
+	}
+}
+
+func TestAdvanceDue_movesShipmentsWhenTheirStepIsDue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(autoCourier)
+	ctx := messages.WithCorrelationID(t.Context(), "corr-confirm")
+	require.NoError(t, f.svc.ScheduleShipment(ctx, "order-1", "cust-1", "corr-confirm"))
+	dispatchAt := t0.Add(autoCourier.DispatchAfter)
+	deliverAt := dispatchAt.Add(autoCourier.DeliverAfter)
+
+	tests := []struct {
+		name      string
+		at        time.Time
+		wantMoved int
+		want      delivery.Status
+	}{
+		{"not before the dispatch is due", dispatchAt.Add(-time.Nanosecond), 0, delivery.StatusScheduled},
+		{"dispatched when due", dispatchAt, 1, delivery.StatusDispatched},
+		{"dispatched once", dispatchAt.Add(time.Minute), 0, delivery.StatusDispatched},
+		{"not before the delivery is due", deliverAt.Add(-time.Nanosecond), 0, delivery.StatusDispatched},
+		{"delivered when due", deliverAt, 1, delivery.StatusDelivered},
+		{"delivered once", deliverAt.Add(24 * time.Hour), 0, delivery.StatusDelivered},
+	}
+	for _, tt := range tests { // in order: each step starts where the one before left off
+		moved := f.advance(t, tt.at)
+		assert.Equal(t, tt.wantMoved, moved, tt.name)
+		assert.Equal(t, tt.want, f.stored(t, "order-1").Status, tt.name)
+	}
+
+	s := f.stored(t, "order-1")
+	assert.Equal(t, dispatchAt, s.DispatchedAt)
+	assert.True(t, s.NextStepAt.IsZero())
+	assert.Equal(t, []published{
+		{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"},
+		{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchAt}, CorrelationID: "corr-confirm"},
+		{Event: messages.ShipmentDelivered{OrderID: "order-1", DispatchedAt: dispatchAt, OccurredAt: deliverAt}, CorrelationID: "corr-confirm"},
+	}, f.events.published())
+}
+
+// The courier acts on behalf of the change that scheduled the shipment: its
+// events carry that correlation ID, whatever came in between and whatever the
+// context of the round says.
+func TestAdvanceDue_eventsCarryTheCorrelationIDOfTheSchedule(t *testing.T) {
+	t.Parallel()
+	f := newFixture(autoCourier)
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm-1"))
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-2", "cust-2", "corr-confirm-2"))
+	// A manual dispatch of order-2 by the courier endpoint, under its own request.
+	f.clock.Set(t0.Add(time.Minute))
+	_, err := f.svc.Dispatch(t.Context(), "order-2", "corr-courier")
+	require.NoError(t, err)
+
+	ctx := messages.WithCorrelationID(t.Context(), "corr-of-the-round")
+	for _, at := range []time.Duration{time.Hour, 2 * time.Hour} {
+		f.clock.Set(t0.Add(at))
+		_, err := f.svc.AdvanceDue(ctx, 100)
+		require.NoError(t, err)
+	}
+
+	byOrder := map[string][]string{}
+	for _, e := range f.events.published() {
+		var orderID string
+		switch ev := e.Event.(type) {
+		case messages.ShipmentDispatched:
+			orderID = ev.OrderID
+		case messages.ShipmentDelivered:
+			orderID = ev.OrderID
+		default:
+			continue
+		}
+		byOrder[orderID] = append(byOrder[orderID], fmt.Sprintf("%T %s", e.Event, e.CorrelationID))
+	}
+	assert.Equal(t, []string{
+		"messages.ShipmentDispatched corr-confirm-1",
+		"messages.ShipmentDelivered corr-confirm-1",
+	}, byOrder["order-1"])
+	assert.Equal(t, []string{
+		"messages.ShipmentDispatched corr-courier", // the courier endpoint's own request
+		"messages.ShipmentDelivered corr-confirm-2",
+	}, byOrder["order-2"])
+}
+
+func TestAdvanceDue_honoursTheLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(autoCourier)
+	for i := range 3 {
+		require.NoError(t, f.svc.ScheduleShipment(t.Context(), fmt.Sprintf("order-%d", i), "cust-1", "corr"))
+	}
+	f.clock.Set(t0.Add(autoCourier.DispatchAfter))
+
+	first, err := f.svc.AdvanceDue(t.Context(), 2)
+	require.NoError(t, err)
+	second, err := f.svc.AdvanceDue(t.Context(), 2)
+	require.NoError(t, err)
+	third, err := f.svc.AdvanceDue(t.Context(), 2)
+	require.NoError(t, err)
+
+	assert.Equal(t, []int{2, 1, 0}, []int{first, second, third})
+	for i := range 3 {
+		assert.Equal(t, delivery.StatusDispatched, f.stored(t, fmt.Sprintf("order-%d", i)).Status)
+	}
+}
+
+func TestAdvanceDue_manualCourierNeverMoves(t *testing.T) {
+	t.Parallel()
+	f := newFixture(delivery.Courier{DispatchAfter: time.Minute, DeliverAfter: time.Minute})
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr"))
+	assert.True(t, f.stored(t, "order-1").NextStepAt.IsZero())
+
+	assert.Zero(t, f.advance(t, t0.Add(24*time.Hour)))
+	_, err := f.svc.Dispatch(t.Context(), "order-1", "corr")
+	require.NoError(t, err)
+	assert.True(t, f.stored(t, "order-1").NextStepAt.IsZero())
+	assert.Zero(t, f.advance(t, t0.Add(48*time.Hour)))
+
+	assert.Equal(t, delivery.StatusDispatched, f.stored(t, "order-1").Status)
+}
+
+// staleList is a Repository whose ListDue lets another courier instance take
+// every due step between the listing and the update.
+type staleList struct {
+	delivery.Repository
+	other *delivery.Service
+}
+
+func (r *staleList) ListDue(ctx context.Context, now time.Time, limit int) ([]delivery.Shipment, error) {
+	due, err := r.Repository.ListDue(ctx, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.other.AdvanceDue(ctx, limit); err != nil {
+		return nil, err
+	}
+	return due, nil
+}
+
+// Two courier instances race for the same due shipments: each step is taken
+// once, and only the instance that took it counts it.
+func TestAdvanceDue_stepTakenByAnotherInstance(t *testing.T) {
+	t.Parallel()
+	repo := memory.NewShipmentRepository()
+	other := newFixtureWith(repo, autoCourier)
+	f := newFixtureWith(&staleList{Repository: repo, other: other.svc}, autoCourier)
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr"))
+	dueAt := t0.Add(autoCourier.DispatchAfter)
+	other.clock.Set(dueAt)
+
+	moved := f.advance(t, dueAt)
+
+	assert.Zero(t, moved, "the other instance moved it")
+	assert.Equal(t, delivery.StatusDispatched, f.stored(t, "order-1").Status)
+	assert.Len(t, other.events.published(), 1, "dispatched once, by the other instance")
+	assert.Len(t, f.events.published(), 1, "only the schedule")
+}

@@ -1,0 +1,423 @@
+package inventory_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/app/inventory"
+	"github.com/orderflow/orderflow/infra/memory"
+	"github.com/orderflow/orderflow/messages"
+)
+
+var errBroker = errors.New("broker unavailable")
+
+// published is an event as the publisher got it, with the correlation ID of
+// the context it was published with.
+type published struct {
+	Event         any
+	CorrelationID string
+}
+
+// recordingPublisher records what is published; it can fail the next calls.
+type recordingPublisher struct {
+	mu       sync.Mutex
+	failures int
+	events   []published
+}
+
+func (p *recordingPublisher) Publish(ctx context.Context, event any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failures > 0 {
+		p.failures--
+		return errBroker
+	}
+	p.events = append(p.events, published{Event: event, CorrelationID: messages.CorrelationID(ctx)})
+	return nil
+}
+
+func (p *recordingPublisher) failNext(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failures = n
+}
+
+func (p *recordingPublisher) published() []published {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.events)
+}
+
+// ofType returns the events of type T, in order.
+func ofType[T any](events []published) []T {
+	var out []T
+	for _, e := range events {
+		if ev, ok := e.Event.(T); ok {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+type fixture struct {
+	svc          *inventory.Service
+	products     inventory.Products
+	reservations *memory.ReservationRepository
+	events       *recordingPublisher
+}
+
+func newFixture(t *testing.T, stock map[string]int) *fixture {
+	t.Helper()
+	return newFixtureWith(t, memory.NewProductRepository(), stock)
+}
+
+func newFixtureWith(t *testing.T, products inventory.Products, stock map[string]int) *fixture {
+	t.Helper()
+	f := &fixture{products: products, reservations: memory.NewReservationRepository(), events: &recordingPublisher{}}
+	f.svc = inventory.NewService(f.products, f.reservations, f.events, func() time.Time { return t0 })
+	for sku, n := range stock {
+		_, err := f.svc.SetStock(t.Context(), sku, n)
+		require.NoError(t, err)
+	}
+	return f
+}
+
+func (f *fixture) product(t *testing.T, sku string) inventory.Product {
+	t.Helper()
+	p, err := f.products.Get(t.Context(), sku)
+	require.NoError(t, err)
+	return p
+}
+
+func (f *fixture) reservation(t *testing.T, orderID string) inventory.Reservation {
+	t.Helper()
+	r, err := f.reservations.Get(t.Context(), orderID)
+	require.NoError(t, err)
+	return r
+}
+
+// assertNothingHeld checks that none of the SKUs holds anything, for any order.
+func (f *fixture) assertNothingHeld(t *testing.T, skus ...string) {
+	t.Helper()
+	for _, sku := range skus {
+		p := f.product(t, sku)
+		assert.Zero(t, p.Reserved, "%s reserved", sku)
+		assert.Empty(t, p.Holds, "%s holds", sku)
+		assert.Equal(t, p.OnHand, p.Available(), "%s available", sku)
+	}
+}
+
+func TestReserveStock_reservesEveryLine(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10, "B": 5, "C": 1})
+
+	err := f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "C", Quantity: 1}, {SKU: "A", Quantity: 3}}, "corr-1")
+
+	require.NoError(t, err)
+	assert.Equal(t, []published{{
+		Event:         messages.StockReserved{OrderID: "order-1", Items: []messages.Item{{SKU: "A", Quantity: 3}, {SKU: "C", Quantity: 1}}, OccurredAt: t0},
+		CorrelationID: "corr-1",
+	}}, f.events.published())
+	assert.Equal(t, map[string]int{"order-1": 3}, f.product(t, "A").Holds)
+	a, c := f.product(t, "A"), f.product(t, "C")
+	assert.Equal(t, 7, a.Available())
+	assert.Equal(t, 0, c.Available())
+	f.assertNothingHeld(t, "B")
+	r := f.reservation(t, "order-1")
+	assert.Equal(t, inventory.Reserved, r.Status)
+	assert.Empty(t, r.Unpublished())
+}
+
+func TestReserveStock_allOrNone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10, "B": 2, "C": 5, "D": 0})
+
+	err := f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{
+		{SKU: "A", Quantity: 4},       // enough
+		{SKU: "B", Quantity: 3},       // not enough
+		{SKU: "UNKNOWN", Quantity: 1}, // no such SKU
+		{SKU: "C", Quantity: 5},       // enough, all of it
+		{SKU: "D", Quantity: 1},       // none at all
+	}, "corr-1")
+
+	require.NoError(t, err, "a business no is an event, not an error")
+	assert.Equal(t, []published{{
+		Event: messages.StockReservationFailed{OrderID: "order-1", Failures: []messages.LineFailure{
+			{SKU: "B", Reason: messages.ReasonInsufficientStock, Requested: 3, Available: 2},
+			{SKU: "D", Reason: messages.ReasonInsufficientStock, Requested: 1, Available: 0},
+			{SKU: "UNKNOWN", Reason: messages.ReasonUnknownSKU, Requested: 1},
+		}, OccurredAt: t0},
+		CorrelationID: "corr-1",
+	}}, f.events.published())
+	f.assertNothingHeld(t, "A", "B", "C", "D")
+	_, err = f.products.Get(t.Context(), "UNKNOWN")
+	require.ErrorIs(t, err, inventory.ErrUnknownSKU, "a reservation must not create a SKU")
+	assert.Equal(t, inventory.Failed, f.reservation(t, "order-1").Status)
+}
+
+func TestReserveStock_twiceReservesOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10})
+	lines := []inventory.Line{{SKU: "A", Quantity: 4}}
+
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-1"))
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-1"))
+
+	assert.Equal(t, 4, f.product(t, "A").Reserved)
+	assert.Len(t, f.events.published(), 1)
+}
+
+func TestReserveStock_failedTwiceFailsOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 1})
+	lines := []inventory.Line{{SKU: "A", Quantity: 4}}
+
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-1"))
+	_, err := f.svc.SetStock(t.Context(), "A", 10) // enough now, but the order was decided
+	require.NoError(t, err)
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-1"))
+
+	assert.Len(t, ofType[messages.StockReservationFailed](f.events.published()), 1)
+	assert.Empty(t, ofType[messages.StockReserved](f.events.published()))
+	f.assertNothingHeld(t, "A")
+}
+
+func TestReserveStock_invalid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		orderID string
+		lines   []inventory.Line
+	}{
+		{"no order id", "", []inventory.Line{{SKU: "A", Quantity: 1}}},
+		{"no lines", "order-1", nil},
+		{"too many lines", "order-1", make([]inventory.Line, messages.MaxItems+1)},
+		{"bad SKU", "order-1", []inventory.Line{{SKU: "a b", Quantity: 1}}},
+		{"repeated SKU", "order-1", []inventory.Line{{SKU: "A", Quantity: 1}, {SKU: "A", Quantity: 1}}},
+		{"quantity 0", "order-1", []inventory.Line{{SKU: "A", Quantity: 0}}},
+		{"quantity above the maximum", "order-1", []inventory.Line{{SKU: "A", Quantity: messages.MaxQuantity + 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, map[string]int{"A": 10})
+
+			err := f.svc.ReserveStock(t.Context(), tt.orderID, tt.lines, "corr-1")
+
+			require.ErrorIs(t, err, inventory.ErrInvalidStock)
+			require.ErrorIs(t, err, messages.ErrInvalid)
+			f.assertNothingHeld(t, "A")
+			_, err = f.reservations.Get(t.Context(), tt.orderID)
+			require.ErrorIs(t, err, inventory.ErrNoReservation)
+			assert.Empty(t, f.events.published())
+		})
+	}
+}
+
+func TestReleaseStock_twiceReleasesOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10, "B": 10})
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}, {SKU: "B", Quantity: 1}}, "corr-place"))
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-2", []inventory.Line{{SKU: "A", Quantity: 2}}, "corr-other"))
+
+	require.NoError(t, f.svc.ReleaseStock(t.Context(), "order-1", "corr-cancel"))
+	require.NoError(t, f.svc.ReleaseStock(t.Context(), "order-1", "corr-cancel"))
+
+	assert.Equal(t, map[string]int{"order-2": 2}, f.product(t, "A").Holds, "only the order's own holds go")
+	assert.Equal(t, 2, f.product(t, "A").Reserved)
+	f.assertNothingHeld(t, "B")
+	released := ofType[messages.StockReleased](f.events.published())
+	assert.Equal(t, []messages.StockReleased{{OrderID: "order-1", OccurredAt: t0}}, released)
+	assert.Equal(t, "corr-cancel", f.events.published()[2].CorrelationID)
+}
+
+func TestReleaseStock_beforeReserveWins(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10})
+
+	require.NoError(t, f.svc.ReleaseStock(t.Context(), "order-1", "corr-cancel"))
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}}, "corr-place"))
+
+	f.assertNothingHeld(t, "A")
+	assert.Empty(t, ofType[messages.StockReserved](f.events.published()))
+	assert.Empty(t, ofType[messages.StockReservationFailed](f.events.published()))
+	r := f.reservation(t, "order-1")
+	assert.Equal(t, inventory.Released, r.Status)
+	assert.Equal(t, []inventory.Line{{SKU: "A", Quantity: 4}}, r.Lines)
+}
+
+// holdHook is a Products that runs a function once, just before a given SKU is
+// held: a way to interleave another use case with a reservation under way.
+type holdHook struct {
+	inventory.Products
+	sku   string
+	fired atomic.Bool
+	hook  func()
+}
+
+func (h *holdHook) Update(ctx context.Context, sku string, fn func(*inventory.Product) error) (inventory.Product, error) {
+	if sku == h.sku && h.fired.CompareAndSwap(false, true) {
+		h.hook() // may update products itself, so not under a sync.Once
+	}
+	return h.Products.Update(ctx, sku, fn)
+}
+
+// A release decided while the reservation is placing its holds: whatever the
+// reservation held before and after it is given back.
+func TestReleaseStock_duringReserveLeavesNothingHeld(t *testing.T) {
+	t.Parallel()
+	products := memory.NewProductRepository()
+	for _, sku := range []string{"A", "B", "C"} {
+		_, err := products.Update(t.Context(), sku, func(p *inventory.Product) error { return p.SetOnHand(10, t0) })
+		require.NoError(t, err)
+	}
+	hook := &holdHook{Products: products, sku: "B"}
+	f := newFixtureWith(t, hook, nil)
+	hook.hook = func() {
+		require.NoError(t, f.svc.ReleaseStock(t.Context(), "order-1", "corr-cancel"))
+	}
+
+	err := f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 1}, {SKU: "B", Quantity: 2}, {SKU: "C", Quantity: 3}}, "corr-place")
+
+	require.NoError(t, err)
+	f.assertNothingHeld(t, "A", "B", "C")
+	assert.Equal(t, inventory.Released, f.reservation(t, "order-1").Status)
+	assert.Equal(t, []published{{Event: messages.StockReleased{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-cancel"}}, f.events.published())
+}
+
+func TestCommitStock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10, "B": 3})
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}, {SKU: "B", Quantity: 3}}, "corr-place"))
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-2", []inventory.Line{{SKU: "A", Quantity: 1}}, "corr-other"))
+
+	require.NoError(t, f.svc.CommitStock(t.Context(), "order-1", "corr-deliver"))
+	require.NoError(t, f.svc.CommitStock(t.Context(), "order-1", "corr-deliver"))
+
+	a, b := f.product(t, "A"), f.product(t, "B")
+	assert.Equal(t, 6, a.OnHand)
+	assert.Equal(t, 1, a.Reserved)
+	assert.Equal(t, 5, a.Available())
+	assert.Equal(t, 0, b.OnHand)
+	assert.Equal(t, 0, b.Reserved)
+	committed := ofType[messages.StockCommitted](f.events.published())
+	assert.Equal(t, []messages.StockCommitted{{OrderID: "order-1", OccurredAt: t0}}, committed, "committed once")
+	assert.Equal(t, inventory.Committed, f.reservation(t, "order-1").Status)
+
+	require.NoError(t, f.svc.ReleaseStock(t.Context(), "order-1", "corr-late"))
+	assert.Equal(t, 6, f.product(t, "A").OnHand, "a release after the commit gives nothing back")
+	assert.Empty(t, ofType[messages.StockReleased](f.events.published()))
+}
+
+func TestCommitStock_withoutReservationDoesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10})
+
+	require.NoError(t, f.svc.CommitStock(t.Context(), "order-1", "corr-deliver"))
+
+	assert.Equal(t, 10, f.product(t, "A").OnHand)
+	assert.Empty(t, f.events.published())
+}
+
+// The decision is saved, then the broker fails: the redelivered message
+// publishes the event of the saved decision.
+func TestReserveStock_redeliveryPublishesWhatACrashLeftUnpublished(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10})
+	lines := []inventory.Line{{SKU: "A", Quantity: 4}}
+	f.events.failNext(1)
+
+	err := f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-place")
+	require.ErrorIs(t, err, errBroker)
+	r := f.reservation(t, "order-1")
+	assert.Equal(t, inventory.Reserved, r.Status)
+	assert.Len(t, r.Unpublished(), 1)
+
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-retry"))
+
+	assert.Equal(t, []published{{
+		Event:         messages.StockReserved{OrderID: "order-1", Items: []messages.Item{{SKU: "A", Quantity: 4}}, OccurredAt: t0},
+		CorrelationID: "corr-place",
+	}}, f.events.published())
+	assert.Equal(t, 4, f.product(t, "A").Reserved)
+	r = f.reservation(t, "order-1")
+	assert.Empty(t, r.Unpublished())
+}
+
+func TestSetStock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10})
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}}, "corr"))
+
+	_, err := f.svc.SetStock(t.Context(), "A", 3)
+	require.ErrorIs(t, err, inventory.ErrBelowReserved)
+	assert.Equal(t, 10, f.product(t, "A").OnHand)
+
+	p, err := f.svc.SetStock(t.Context(), "A", 4)
+	require.NoError(t, err)
+	assert.Equal(t, 0, p.Available())
+
+	_, err = f.svc.SetStock(t.Context(), "not a sku", 4)
+	require.ErrorIs(t, err, inventory.ErrInvalidStock)
+}
+
+func TestSeedStock_keepsExistingStock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10})
+
+	require.NoError(t, f.svc.SeedStock(t.Context(), map[string]int{"A": 100, "B": 5}))
+
+	assert.Equal(t, 10, f.product(t, "A").OnHand)
+	assert.Equal(t, 5, f.product(t, "B").OnHand)
+	all, err := f.svc.ListStock(t.Context())
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	assert.Equal(t, "A", all[0].SKU)
+}
+
+// 200 orders of one unit each race for 50 units: exactly 50 win, and the
+// stock adds up.
+func TestReserveStock_concurrentOrdersNeverOversell(t *testing.T) {
+	t.Parallel()
+	const orders, stock = 200, 50
+	f := newFixture(t, map[string]int{"A": stock})
+
+	errs := make([]error, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() {
+			errs[i] = f.svc.ReserveStock(t.Context(), fmt.Sprintf("order-%03d", i), []inventory.Line{{SKU: "A", Quantity: 1}}, "corr")
+		})
+	}
+	wg.Wait()
+
+	for i, err := range errs {
+		require.NoError(t, err, "order %d", i)
+	}
+	events := f.events.published()
+	reserved := ofType[messages.StockReserved](events)
+	failed := ofType[messages.StockReservationFailed](events)
+	assert.Len(t, reserved, stock)
+	assert.Len(t, failed, orders-stock)
+	assert.Len(t, events, orders)
+	a := f.product(t, "A")
+	assert.Equal(t, stock, a.Reserved)
+	assert.Equal(t, 0, a.Available())
+	assert.Len(t, a.Holds, stock)
+	for _, ev := range reserved {
+		assert.Equal(t, 1, a.Holds[ev.OrderID], "order %s reserved but holds nothing", ev.OrderID)
+	}
+	for _, ev := range failed {
+		assert.NotContains(t, a.Holds, ev.OrderID)
+		assert.Equal(t, []messages.LineFailure{{SKU: "A", Reason: messages.ReasonInsufficientStock, Requested: 1, Available: 0}}, ev.Failures)
+	}
+}

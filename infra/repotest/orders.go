@@ -1,0 +1,401 @@
+package repotest
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/app/orders"
+)
+
+// Orders runs the contract of orders.Repository against the repositories newRepo makes.
+func Orders(t *testing.T, newRepo func(t *testing.T) orders.Repository) {
+	t.Run("Get of a missing order is ErrNotFound", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+
+		_, err := repo.Get(t.Context(), uniquePrefix()+"missing")
+
+		require.ErrorIs(t, err, orders.ErrNotFound)
+	})
+
+	t.Run("Update of a missing order hands fn a new order and stores nothing while Revision stays 0", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		id := uniquePrefix() + "new"
+
+		var seen orders.Order
+		got, err := repo.Update(t.Context(), id, func(o *orders.Order) error {
+			seen = normOrder(*o)
+			o.CustomerID = "not-stored"
+			return nil
+		})
+
+		require.NoError(t, err)
+		assert.Equal(t, normOrder(orders.Order{ID: id}), normOrder(seen), "fn must get an order with only its id")
+		assert.Zero(t, got.Revision)
+		_, err = repo.Get(t.Context(), id)
+		require.ErrorIs(t, err, orders.ErrNotFound, "an order whose Revision did not move must not be stored")
+	})
+
+	t.Run("Update that leaves Revision unchanged stores nothing", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		id := uniquePrefix() + "o"
+		stored := storeOrder(t, repo, id, "cust", at(2030, 0), orders.StatusPending)
+
+		_, err := repo.Update(t.Context(), id, func(o *orders.Order) error {
+			o.CustomerID = "changed"
+			o.Items[0].Quantity = 99
+			o.History[0].Reason = "changed"
+			return nil
+		})
+
+		require.NoError(t, err)
+		got, err := repo.Get(t.Context(), id)
+		require.NoError(t, err)
+		assert.Equal(t, normOrder(stored), normOrder(got))
+	})
+
+	t.Run("Update stores the result when Revision moves and hands it to the next Update", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		id := uniquePrefix() + "o"
+		created := at(2030, 0)
+		// Every field set, published and unpublished changes, times with a
+		// sub-millisecond part in a zone other than UTC.
+		build := func(o *orders.Order) error {
+			items := []orders.Item{{SKU: "SKU-1", Quantity: 2}, {SKU: "SKU-2", Quantity: 10000}}
+			if err := o.Place("cust-1", items, created, "corr-place"); err != nil {
+				return err
+			}
+			o.Confirm(created.Add(time.Second), "corr-confirm")
+			o.MarkPublished(2)
+			return o.Cancel("changed my mind", created.Add(time.Minute), "corr-cancel")
+		}
+		want := orders.Order{ID: id}
+		require.NoError(t, build(&want))
+
+		returned, err := repo.Update(t.Context(), id, build)
+
+		require.NoError(t, err)
+		assert.Equal(t, normOrder(want), normOrder(returned), "Update returns the order as stored")
+		got, err := repo.Get(t.Context(), id)
+		require.NoError(t, err)
+		assert.Equal(t, normOrder(want), normOrder(got))
+
+		var seen orders.Order
+		_, err = repo.Update(t.Context(), id, func(o *orders.Order) error {
+			seen = normOrder(*o)
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, normOrder(want), normOrder(seen), "fn must get the stored order")
+	})
+
+	t.Run("Update whose fn fails stores nothing and returns the error", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		errBoom := errors.New("boom")
+		stored := storeOrder(t, repo, prefix+"existing", "cust", at(2030, 0), orders.StatusPending)
+
+		_, err := repo.Update(t.Context(), prefix+"existing", func(o *orders.Order) error {
+			o.Confirm(at(2030, time.Hour), "corr")
+			return errBoom
+		})
+		require.ErrorIs(t, err, errBoom)
+		got, err := repo.Get(t.Context(), prefix+"existing")
+		require.NoError(t, err)
+		assert.Equal(t, normOrder(stored), normOrder(got))
+
+		_, err = repo.Update(t.Context(), prefix+"missing", func(o *orders.Order) error {
+			if err := o.Place("cust", []orders.Item{{SKU: "SKU-1", Quantity: 1}}, at(2030, 0), "corr"); err != nil {
+				return err
+			}
+			return fmt.Errorf("wrapped: %w", errBoom)
+		})
+		require.ErrorIs(t, err, errBoom)
+		_, err = repo.Get(t.Context(), prefix+"missing")
+		require.ErrorIs(t, err, orders.ErrNotFound)
+	})
+
+	t.Run("returned orders are copies", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		id := uniquePrefix() + "o"
+		var inside *orders.Order
+		returned, err := repo.Update(t.Context(), id, func(o *orders.Order) error {
+			inside = o
+			return o.Place("cust", []orders.Item{{SKU: "SKU-1", Quantity: 1}}, at(2030, 0), "corr")
+		})
+		require.NoError(t, err)
+		want := normOrder(returned)
+
+		returned.Items[0].Quantity = 999
+		returned.History[0].Reason = "mutated"
+		returned.History = append(returned.History, orders.Change{Status: orders.StatusCancelled})
+		inside.Items[0].SKU = "MUTATED"
+		inside.History[0].CorrelationID = "mutated"
+		got, err := repo.Get(t.Context(), id)
+		require.NoError(t, err)
+		assert.Equal(t, want, normOrder(got), "changing what Update returned changed the store")
+
+		got.Items[0].Quantity = 777
+		got.History[0].Reason = "mutated"
+		again, err := repo.Get(t.Context(), id)
+		require.NoError(t, err)
+		assert.Equal(t, want, normOrder(again), "changing what Get returned changed the store")
+	})
+
+	t.Run("concurrent updates of one order are not lost", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		id := uniquePrefix() + "o"
+		storeOrder(t, repo, id, "cust", at(2030, 0), orders.StatusPending)
+
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() {
+				_, errs[i] = repo.Update(t.Context(), id, func(o *orders.Order) error {
+					o.History = append(o.History, orders.Change{
+						Status: o.Status, At: at(2030, time.Duration(i)*time.Second), Reason: writerName(i), CorrelationID: writerName(i),
+					})
+					o.Revision++
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+
+		for i, err := range errs {
+			require.NoError(t, err, "writer %d", i)
+		}
+		got, err := repo.Get(t.Context(), id)
+		require.NoError(t, err)
+		var reasons []string
+		for _, c := range got.History[1:] {
+			reasons = append(reasons, c.Reason)
+		}
+		assert.ElementsMatch(t, writerNames(), reasons)
+		assert.Equal(t, int64(1+writers), got.Revision)
+	})
+
+	t.Run("List filters by customer", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		mine, other := prefix+"cust-mine", prefix+"cust-other"
+		storeOrder(t, repo, prefix+"1", mine, msAt(2031, 0), orders.StatusPending)
+		storeOrder(t, repo, prefix+"2", other, msAt(2031, time.Minute), orders.StatusPending)
+		storeOrder(t, repo, prefix+"3", mine, msAt(2031, 2*time.Minute), orders.StatusConfirmed)
+		storeOrder(t, repo, prefix+"4", other, msAt(2031, 3*time.Minute), orders.StatusCancelled)
+
+		got, err := repo.List(t.Context(), orders.ListQuery{CustomerID: mine, Limit: 10})
+
+		require.NoError(t, err)
+		assert.Equal(t, []string{prefix + "3", prefix + "1"}, orderIDs(got))
+		for _, o := range got {
+			assert.Equal(t, mine, o.CustomerID)
+		}
+	})
+
+	t.Run("List filters by status", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		cust := prefix + "cust"
+		// Its own years: the query by status alone starts after a cursor just
+		// above these orders, so orders of other subtests sharing the store
+		// (all older) are not reached within the limit.
+		storeOrder(t, repo, prefix+"1", cust, msAt(2071, 0), orders.StatusConfirmed)
+		storeOrder(t, repo, prefix+"2", cust, msAt(2071, time.Minute), orders.StatusPending)
+		storeOrder(t, repo, prefix+"3", cust, msAt(2071, 2*time.Minute), orders.StatusConfirmed)
+		storeOrder(t, repo, prefix+"4", cust, msAt(2071, 3*time.Minute), orders.StatusCancelled)
+		storeOrder(t, repo, prefix+"5", cust, msAt(2071, 4*time.Minute), orders.StatusConfirmed)
+
+		got, err := repo.List(t.Context(), orders.ListQuery{CustomerID: cust, Status: orders.StatusConfirmed, Limit: 10})
+		require.NoError(t, err)
+		assert.Equal(t, []string{prefix + "5", prefix + "3", prefix + "1"}, orderIDs(got))
+
+		got, err = repo.List(t.Context(), orders.ListQuery{CustomerID: cust, Status: orders.StatusCancelled, Limit: 10})
+		require.NoError(t, err)
+		assert.Equal(t, []string{prefix + "4"}, orderIDs(got))
+
+		got, err = repo.List(t.Context(), orders.ListQuery{CustomerID: cust, Status: orders.StatusDelivered, Limit: 10})
+		require.NoError(t, err)
+		assert.Empty(t, got)
+
+		above := &orders.Cursor{CreatedAt: msAt(2072, 0), ID: ""}
+		got, err = repo.List(t.Context(), orders.ListQuery{Status: orders.StatusConfirmed, After: above, Limit: 3})
+		require.NoError(t, err)
+		assert.Equal(t, []string{prefix + "5", prefix + "3", prefix + "1"}, orderIDs(got))
+		for _, o := range got {
+			assert.Equal(t, orders.StatusConfirmed, o.Status)
+		}
+	})
+
+	t.Run("List returns newest first, equal CreatedAt by ID descending", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		cust := prefix + "cust"
+		want := storeListFixture(t, repo, prefix, cust, 2033)
+
+		got, err := repo.List(t.Context(), orders.ListQuery{CustomerID: cust, Limit: 100})
+
+		require.NoError(t, err)
+		assert.Equal(t, want, orderIDs(got))
+	})
+
+	t.Run("List continues exactly after the After cursor", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		cust := prefix + "cust"
+		want := storeListFixture(t, repo, prefix, cust, 2034)
+
+		// Page through with the sort key of the last order of each page, as ListOrders does.
+		for _, limit := range []int{1, 2, 3, 4, len(want)} {
+			var seen []string
+			var after *orders.Cursor
+			for range len(want) + 1 {
+				page, err := repo.List(t.Context(), orders.ListQuery{CustomerID: cust, Limit: limit, After: after})
+				require.NoError(t, err)
+				if len(page) == 0 {
+					break
+				}
+				require.LessOrEqual(t, len(page), limit)
+				seen = append(seen, orderIDs(page)...)
+				last := page[len(page)-1]
+				after = &orders.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+			}
+			assert.Equal(t, want, seen, "pages of %d", limit)
+		}
+
+		// A cursor inside a run of equal CreatedAt, at an id that exists and at one that does not.
+		tie := msAt(2034, time.Minute)
+		got, err := repo.List(t.Context(), orders.ListQuery{CustomerID: cust, Limit: 100, After: &orders.Cursor{CreatedAt: tie, ID: prefix + "c"}})
+		require.NoError(t, err)
+		assert.Equal(t, []string{prefix + "b", prefix + "a", prefix + "y", prefix + "x"}, orderIDs(got))
+		got, err = repo.List(t.Context(), orders.ListQuery{CustomerID: cust, Limit: 100, After: &orders.Cursor{CreatedAt: tie, ID: prefix + "bb"}})
+		require.NoError(t, err)
+		assert.Equal(t, []string{prefix + "b", prefix + "a", prefix + "y", prefix + "x"}, orderIDs(got))
+		got, err = repo.List(t.Context(), orders.ListQuery{CustomerID: cust, Limit: 100, After: &orders.Cursor{CreatedAt: tie.Add(-time.Millisecond), ID: "~"}})
+		require.NoError(t, err)
+		assert.Equal(t, []string{prefix + "y", prefix + "x"}, orderIDs(got))
+	})
+
+	t.Run("List honours Limit", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		cust := prefix + "cust"
+		want := storeListFixture(t, repo, prefix, cust, 2035)
+
+		for _, limit := range []int{1, 3, len(want), len(want) + 5} {
+			got, err := repo.List(t.Context(), orders.ListQuery{CustomerID: cust, Limit: limit})
+			require.NoError(t, err)
+			assert.Equal(t, want[:min(limit, len(want))], orderIDs(got), "limit %d", limit)
+		}
+	})
+}
+
+// storeListFixture stores orders of one customer with runs of equal CreatedAt
+// and returns their ids newest first.
+func storeListFixture(t *testing.T, repo orders.Repository, prefix, customerID string, year int) []string {
+	t.Helper()
+	fixture := []struct {
+		id        string
+		createdAt time.Time
+	}{
+		{"x", msAt(year, 0)},
+		{"b", msAt(year, time.Minute)},
+		{"z", msAt(year, 2*time.Minute)},
+		{"a", msAt(year, time.Minute)},
+		{"y", msAt(year, 0)},
+		{"c", msAt(year, time.Minute)},
+	}
+	var stored []orders.Order
+	for _, f := range fixture {
+		stored = append(stored, storeOrder(t, repo, prefix+f.id, customerID, f.createdAt, orders.StatusPending))
+	}
+	slices.SortFunc(stored, func(a, b orders.Order) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	// z, then c b a at the same time, then y x at the same time.
+	require.Equal(t, []string{prefix + "z", prefix + "c", prefix + "b", prefix + "a", prefix + "y", prefix + "x"}, orderIDs(stored))
+	return orderIDs(stored)
+}
+
+// storeOrder stores an order placed at createdAt and moved to status.
+func storeOrder(t *testing.T, repo orders.Repository, id, customerID string, createdAt time.Time, status orders.Status) orders.Order {
+	t.Helper()
+	got, err := repo.Update(t.Context(), id, func(o *orders.Order) error {
+		if err := o.Place(customerID, []orders.Item{{SKU: "SKU-1", Quantity: 1}}, createdAt, "corr-place"); err != nil {
+			return err
+		}
+		later := createdAt.Add(time.Second)
+		switch status {
+		case orders.StatusPending:
+		case orders.StatusConfirmed:
+			o.Confirm(later, "corr-confirm")
+		case orders.StatusCancelled:
+			return o.Cancel("by test", later, "corr-cancel")
+		default:
+			return fmt.Errorf("storeOrder cannot make a %s order", status)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, status, got.Status)
+	return got
+}
+
+// normOrder is the order as any store reads it back.
+func normOrder(o orders.Order) orders.Order {
+	// A deep copy of its own, not Order.Clone: the suite checks copies too.
+	o.Items = nilIfEmpty(slices.Clone(o.Items))
+	o.History = nilIfEmpty(slices.Clone(o.History))
+	for i := range o.History {
+		o.History[i].At = normTime(o.History[i].At)
+	}
+	o.CreatedAt = normTime(o.CreatedAt)
+	o.UpdatedAt = normTime(o.UpdatedAt)
+	return o
+}
+
+func orderIDs(os []orders.Order) []string {
+	ids := make([]string, len(os))
+	for i, o := range os {
+		ids[i] = o.ID
+	}
+	return ids
+}
+
+// msAt is at without the sub-millisecond part, for orderings that must not
+// depend on the precision of the store.
+func msAt(year int, offset time.Duration) time.Time {
+	return at(year, offset).Truncate(time.Millisecond)
+}
+
+func writerName(i int) string { return fmt.Sprintf("writer-%02d", i) }
+
+func writerNames() []string {
+	names := make([]string, writers)
+	for i := range names {
+		names[i] = writerName(i)
+	}
+	return names
+}
