@@ -6,6 +6,8 @@ package wiring
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -37,7 +39,21 @@ type Config struct {
 	RetryMax     int           `env:"RETRY_MAX" envDefault:"5"`
 	RetryInitial time.Duration `env:"RETRY_INITIAL_INTERVAL" envDefault:"50ms"`
 	RetryMaxWait time.Duration `env:"RETRY_MAX_INTERVAL" envDefault:"2s"`
+
+	// MongoDBURI keeps the services' data in MongoDB when set; empty keeps it
+	// in memory, lost when the process stops.
+	MongoDBURI string `env:"MONGODB_URI"`
+	// MongoDBDatabasePrefix starts the name of each service's own database:
+	// <prefix>orders, <prefix>inventory, <prefix>delivery.
+	MongoDBDatabasePrefix string `env:"MONGODB_DATABASE_PREFIX" envDefault:"orderflow_"`
 }
+
+// mongoDatabasePrefix keeps database names within what MongoDB accepts on every
+// platform (no '.', '/', '$', spaces...).
+var mongoDatabasePrefix = regexp.MustCompile(`^[A-Za-z0-9_-]*$`)
+
+// maxMongoDatabaseName is MongoDB's limit on a database name, in bytes.
+const maxMongoDatabaseName = 63
 
 // LoadConfig reads and validates the configuration from the environment.
 func LoadConfig() (Config, error) {
@@ -62,6 +78,18 @@ func (c Config) Validate() error {
 	}
 	if c.RetryMax < 0 {
 		errs = append(errs, errors.New("RETRY_MAX must not be negative"))
+	}
+	if c.MongoDBURI != "" && !strings.HasPrefix(c.MongoDBURI, "mongodb://") && !strings.HasPrefix(c.MongoDBURI, "mongodb+srv://") {
+		errs = append(errs, errors.New("MONGODB_URI must start with mongodb:// or mongodb+srv://"))
+	}
+	if !mongoDatabasePrefix.MatchString(c.MongoDBDatabasePrefix) {
+		errs = append(errs, fmt.Errorf("MONGODB_DATABASE_PREFIX may only have letters, digits, _ and -, not %q", c.MongoDBDatabasePrefix))
+	}
+	for _, db := range MongoDatabaseNames(c.MongoDBDatabasePrefix).All() {
+		if len(db) > maxMongoDatabaseName {
+			errs = append(errs, fmt.Errorf("MONGODB_DATABASE_PREFIX is too long: database %s would have more than %d characters", db, maxMongoDatabaseName))
+			break
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -4,15 +4,20 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/orderflow/orderflow/app/delivery"
+	"github.com/orderflow/orderflow/app/inventory"
+	"github.com/orderflow/orderflow/app/orders"
 	"github.com/orderflow/orderflow/infra/memory"
 )
 
-// Stores are the repositories of the three stateful services.
+// Stores are the repositories of the three stateful services, as the ports of
+// app/, so that in-memory (NewMemoryStores) and MongoDB (NewMongoStores) stores
+// are interchangeable.
 type Stores struct {
-	Orders       *memory.OrderRepository
-	Products     *memory.ProductRepository
-	Reservations *memory.ReservationRepository
-	Shipments    *memory.ShipmentRepository
+	Orders       orders.Repository
+	Products     inventory.Products
+	Reservations inventory.Reservations
+	Shipments    delivery.Repository
 }
 
 // NewMemoryStores returns empty in-memory stores.

@@ -26,7 +26,7 @@ import (
 // harness runs the four services in-process on GoChannel with in-memory
 // stores, behind a real HTTP server, and records every message published.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	client *http.Client
 	rec    *recorder
@@ -42,6 +42,7 @@ type options struct {
 	deliver    time.Duration
 	middleware []message.HandlerMiddleware
 	retryMax   int
+	stores     *wiring.Stores // nil: in memory
 }
 
 type option func(*options)
@@ -54,7 +55,7 @@ func withMiddleware(m ...message.HandlerMiddleware) option {
 	return func(o *options) { o.middleware = append(o.middleware, m...) }
 }
 
-func start(t *testing.T, opts ...option) *harness {
+func start(t testing.TB, opts ...option) *harness {
 	t.Helper()
 	o := options{courier: "manual", dispatch: time.Hour, deliver: time.Hour, retryMax: 3}
 	for _, opt := range opts {
@@ -78,6 +79,9 @@ func start(t *testing.T, opts ...option) *harness {
 	ps.Publisher = rec
 	ctx, cancel := context.WithCancel(context.Background())
 	stores := wiring.NewMemoryStores()
+	if o.stores != nil {
+		stores = *o.stores
+	}
 	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware}, stores)
 	require.NoError(t, err)
 

@@ -1,0 +1,42 @@
+package wiring
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/mongo"
+
+	mongostore "github.com/orderflow/orderflow/infra/mongo"
+)
+
+// MongoDatabases names the database of each stateful service. Each service owns
+// its database and no repository reads another's, so that the services can be
+// split onto separate clusters without changing a query.
+type MongoDatabases struct {
+	Orders    string
+	Inventory string
+	Delivery  string
+}
+
+// MongoDatabaseNames returns the databases for a MONGODB_DATABASE_PREFIX.
+func MongoDatabaseNames(prefix string) MongoDatabases {
+	return MongoDatabases{Orders: prefix + "orders", Inventory: prefix + "inventory", Delivery: prefix + "delivery"}
+}
+
+// All lists the databases, for logs and clean-up.
+func (d MongoDatabases) All() []string { return []string{d.Orders, d.Inventory, d.Delivery} }
+
+// NewMongoStores returns the stores on MongoDB, one database per service, and
+// creates the indexes they need (idempotent, so every start does it).
+func NewMongoStores(ctx context.Context, client *mongo.Client, prefix string) (Stores, error) {
+	dbs := MongoDatabaseNames(prefix)
+	orders := mongostore.NewOrderRepository(client.Database(dbs.Orders))
+	products := mongostore.NewProductRepository(client.Database(dbs.Inventory))
+	reservations := mongostore.NewReservationRepository(client.Database(dbs.Inventory))
+	shipments := mongostore.NewShipmentRepository(client.Database(dbs.Delivery))
+	for _, r := range []interface{ EnsureIndexes(context.Context) error }{orders, products, reservations, shipments} {
+		if err := r.EnsureIndexes(ctx); err != nil {
+			return Stores{}, err
+		}
+	}
+	return Stores{Orders: orders, Products: products, Reservations: reservations, Shipments: shipments}, nil
+}

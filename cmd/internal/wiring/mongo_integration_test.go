@@ -1,0 +1,342 @@
+//go:build integration
+
+package wiring_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/mongo"
+
+	"github.com/orderflow/orderflow/app/inventory"
+	"github.com/orderflow/orderflow/cmd/internal/wiring"
+	mongostore "github.com/orderflow/orderflow/infra/mongo"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// The saga's guarantees that rest on the stores' atomicity, on MongoDB
+// (MONGODB_URI; `go tool task test:integration` starts a test server when it is unset).
+
+// withStores runs the system on the given stores instead of in-memory ones.
+func withStores(st wiring.Stores) option {
+	return func(o *options) { o.stores = &st }
+}
+
+func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
+	t.Parallel()
+	h := start(t, withStores(mongoStores(t)))
+	h.setStock("SKU-HOT", 50)
+
+	// Sample the stock while orders pour in: available never goes below zero.
+	// The test server runs one command at a time, so the sampling is paced to
+	// leave it to the saga.
+	stopSampling := make(chan struct{})
+	var samples, negative atomic.Int64
+	var sampler sync.WaitGroup
+	sampler.Go(func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-tick.C:
+			}
+			l := h.stock("SKU-HOT")
+			samples.Add(1)
+			if l.Available < 0 || l.Reserved > l.OnHand || l.Reserved < 0 {
+				negative.Add(1)
+			}
+		}
+	})
+
+	const orders = 200
+	began := time.Now()
+	ids := make([]string, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() {
+			ids[i] = h.placeOrder(fmt.Sprintf("c-%d", i%20), []messages.Item{item("SKU-HOT", 1)})
+		})
+	}
+	wg.Wait()
+
+	// Every order reaches a decision.
+	var confirmed, rejected int
+	require.Eventuallyf(t, func() bool {
+		confirmed, rejected = listCount(t, h, messages.OrderStatusConfirmed), listCount(t, h, messages.OrderStatusRejected)
+		return confirmed+rejected == orders
+	}, 90*time.Second, 250*time.Millisecond, "not every order was decided: %d confirmed, %d rejected", confirmed, rejected)
+	close(stopSampling)
+	sampler.Wait()
+	t.Logf("%d orders decided in %s; %d stock samples", orders, time.Since(began).Round(time.Millisecond), samples.Load())
+
+	assert.Equal(t, 50, confirmed)
+	assert.Equal(t, 150, rejected)
+	assert.Zero(t, listCount(t, h, messages.OrderStatusPending))
+	byStatus := map[string]int{}
+	for _, id := range ids {
+		o, ok := h.order(id)
+		require.True(t, ok, "order %s is missing", id)
+		byStatus[o.Status]++
+	}
+	assert.Equal(t, map[string]int{messages.OrderStatusConfirmed: 50, messages.OrderStatusRejected: 150}, byStatus, "each order agrees with the lists")
+	assert.Equal(t, messages.StockLevel{SKU: "SKU-HOT", OnHand: 50, Reserved: 50, Available: 0}, h.stock("SKU-HOT"))
+	assert.Positive(t, samples.Load())
+	assert.Zero(t, negative.Load(), "stock was seen with available below zero or reserved above on hand")
+}
+
+// listCount pages through GET /orders?status= and counts the orders.
+func listCount(t *testing.T, h *harness, status string) int {
+	t.Helper()
+	n, cursor := 0, ""
+	for range 100 {
+		code, _, raw := h.do(http.MethodGet, "/orders?limit=100&status="+status+"&cursor="+cursor, nil)
+		require.Equal(t, http.StatusOK, code, string(raw))
+		var page struct {
+			Orders     []orderView `json:"orders"`
+			NextCursor string      `json:"next_cursor"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &page))
+		n += len(page.Orders)
+		if page.NextCursor == "" {
+			return n
+		}
+		cursor = page.NextCursor
+	}
+	t.Fatal("paging does not end")
+	return 0
+}
+
+func TestMongo_OrderPlacedDeliveredTwiceReservesOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("every message of the saga delivered twice", func(t *testing.T) {
+		t.Parallel()
+		st := mongoStores(t)
+		h := start(t, withStores(st), withMiddleware(middleware.Duplicator))
+		h.setStock("SKU-A", 10)
+
+		first := h.placeOrder("c-1", []messages.Item{item("SKU-A", 3)})
+		second := h.placeOrder("c-2", []messages.Item{item("SKU-A", 2)})
+		h.waitStatus(first, messages.OrderStatusConfirmed)
+		h.waitStatus(second, messages.OrderStatusConfirmed)
+
+		assert.Equal(t, messages.StockLevel{SKU: "SKU-A", OnHand: 10, Reserved: 5, Available: 5}, h.stock("SKU-A"))
+		p, err := st.Products.Get(t.Context(), "SKU-A")
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{first: 3, second: 2}, p.Holds)
+		assert.Equal(t, 1, published(h, messages.TopicInventoryEvents, "StockReserved", first))
+		assert.Equal(t, 1, published(h, messages.TopicInventoryEvents, "StockReserved", second))
+	})
+
+	// Two consumers handling the same OrderPlaced at once (a broker's
+	// redelivery during a rebalance): the holds count once.
+	t.Run("the same OrderPlaced handled concurrently", func(t *testing.T) {
+		t.Parallel()
+		st := mongoStores(t)
+		events := &eventLog{}
+		svc := inventory.NewService(st.Products, st.Reservations, events, nil)
+		_, err := svc.SetStock(t.Context(), "SKU-A", 10)
+		require.NoError(t, err)
+		other := inventory.Line{SKU: "SKU-A", Quantity: 2}
+		require.NoError(t, svc.ReserveStock(t.Context(), "order-other", []inventory.Line{other}, "corr-other"))
+
+		lines := []inventory.Line{{SKU: "SKU-A", Quantity: 3}}
+		concurrently(t, 8, func() error { return svc.ReserveStock(t.Context(), "order-1", lines, "corr-1") })
+
+		p, err := st.Products.Get(t.Context(), "SKU-A")
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"order-other": 2, "order-1": 3}, p.Holds)
+		assert.Equal(t, messages.StockLevel{SKU: "SKU-A", OnHand: 10, Reserved: 5, Available: 5}, p.Level())
+		r, err := st.Reservations.Get(t.Context(), "order-1")
+		require.NoError(t, err)
+		assert.Equal(t, inventory.Reserved, r.Status)
+		assert.Positive(t, events.count("StockReserved", "order-1"))
+		assert.Zero(t, events.count("StockReservationFailed", "order-1"))
+	})
+}
+
+func TestMongo_ReleaseDeliveredTwiceReleasesOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("every message of the saga delivered twice", func(t *testing.T) {
+		t.Parallel()
+		st := mongoStores(t)
+		h := start(t, withStores(st), withMiddleware(middleware.Duplicator))
+		h.setStock("SKU-A", 10)
+		kept := h.placeOrder("c-1", []messages.Item{item("SKU-A", 2)})
+		cancelled := h.placeOrder("c-2", []messages.Item{item("SKU-A", 3)})
+		h.waitStatus(kept, messages.OrderStatusConfirmed)
+		h.waitStatus(cancelled, messages.OrderStatusConfirmed)
+
+		status, _, body := h.do(http.MethodPost, "/orders/"+cancelled+"/cancel", nil)
+		require.Equal(t, http.StatusAccepted, status, string(body))
+		h.waitStatus(cancelled, messages.OrderStatusCancelled)
+		waitPublished(t, h, messages.TopicInventoryEvents, "StockReleased", cancelled)
+		h.waitShipment(cancelled, messages.ShipmentStatusCancelled)
+
+		assert.Equal(t, messages.StockLevel{SKU: "SKU-A", OnHand: 10, Reserved: 2, Available: 8}, h.stock("SKU-A"))
+		p, err := st.Products.Get(t.Context(), "SKU-A")
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{kept: 2}, p.Holds)
+		assert.Equal(t, 1, published(h, messages.TopicInventoryEvents, "StockReleased", cancelled))
+	})
+
+	t.Run("the same OrderCancelled handled concurrently", func(t *testing.T) {
+		t.Parallel()
+		st := mongoStores(t)
+		events := &eventLog{}
+		svc := inventory.NewService(st.Products, st.Reservations, events, nil)
+		_, err := svc.SetStock(t.Context(), "SKU-A", 10)
+		require.NoError(t, err)
+		require.NoError(t, svc.ReserveStock(t.Context(), "order-kept", []inventory.Line{{SKU: "SKU-A", Quantity: 2}}, "corr"))
+		require.NoError(t, svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "SKU-A", Quantity: 3}}, "corr"))
+
+		concurrently(t, 8, func() error { return svc.ReleaseStock(t.Context(), "order-1", "corr-cancel") })
+
+		p, err := st.Products.Get(t.Context(), "SKU-A")
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"order-kept": 2}, p.Holds)
+		assert.Equal(t, messages.StockLevel{SKU: "SKU-A", OnHand: 10, Reserved: 2, Available: 8}, p.Level())
+		r, err := st.Reservations.Get(t.Context(), "order-1")
+		require.NoError(t, err)
+		assert.Equal(t, inventory.Released, r.Status)
+		assert.Len(t, r.History, 2, "reserved, then released once")
+	})
+}
+
+func TestConfig_MongoDB(t *testing.T) {
+	t.Parallel()
+	valid := wiring.Config{
+		Courier: "manual", CourierDispatchAfter: time.Second, CourierDeliverAfter: time.Second,
+		RequestTimeout: time.Second, ShutdownTimeout: time.Second,
+	}
+	tests := []struct {
+		name   string
+		uri    string
+		prefix string
+		ok     bool
+	}{
+		{"in memory", "", "orderflow_", true},
+		{"mongodb", "mongodb://db:27017/", "orderflow_", true},
+		{"srv", "mongodb+srv://app:pw@cluster0.example.net/", "orderflow_", true},
+		{"no prefix", "mongodb://db:27017/", "", true},
+		{"not a MongoDB URI", "http://app:pw@db:27017/", "orderflow_", false},
+		{"a dot in the prefix", "mongodb://db:27017/", "order.flow_", false},
+		{"a slash in the prefix", "mongodb://db:27017/", "a/b", false},
+		{"a prefix too long for a database name", "mongodb://db:27017/", strings.Repeat("p", 55), false},
+		{"the longest prefix", "mongodb://db:27017/", strings.Repeat("p", 54), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := valid
+			cfg.MongoDBURI, cfg.MongoDBDatabasePrefix = tt.uri, tt.prefix
+			err := cfg.Validate()
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "pw", "the URI's credentials must not be echoed")
+		})
+	}
+}
+
+// published counts the messages with this name about this order published to topic.
+func published(h *harness, topic, name, orderID string) int {
+	n := 0
+	for _, r := range h.rec.all() {
+		if r.Topic == topic && r.Msg.Metadata.Get("name") == name && r.Msg.Metadata.Get(messages.MetadataPartitionKey) == orderID {
+			n++
+		}
+	}
+	return n
+}
+
+// concurrently runs fn n times at once and requires every run to succeed.
+func concurrently(t *testing.T, n int, fn func() error) {
+	t.Helper()
+	errs := make([]error, n)
+	startLine := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-startLine
+			errs[i] = fn()
+		})
+	}
+	close(startLine)
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "run %d", i)
+	}
+}
+
+// eventLog is an inventory.EventPublisher that records what is published.
+type eventLog struct {
+	mu     sync.Mutex
+	events []any
+}
+
+func (l *eventLog) Publish(_ context.Context, event any) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, event)
+	return nil
+}
+
+// count counts the events of the type named (e.g. "StockReserved") about the order.
+func (l *eventLog) count(name, orderID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.events {
+		if fmt.Sprintf("%T", e) == "messages."+name && e.(messages.Keyed).PartitionKey() == orderID {
+			n++
+		}
+	}
+	return n
+}
+
+var (
+	mongoOnce   sync.Once
+	mongoClient *mongo.Client
+	mongoErr    error
+)
+
+// mongoStores returns stores on databases of their own (a fresh prefix),
+// dropped after the test.
+func mongoStores(t *testing.T) wiring.Stores {
+	t.Helper()
+	uri := os.Getenv("MONGODB_URI")
+	if uri == "" {
+		t.Fatal("MONGODB_URI is not set: run `go tool task test:integration`, which starts a test server")
+	}
+	mongoOnce.Do(func() { mongoClient, mongoErr = mongostore.Connect(context.Background(), uri) })
+	require.NoError(t, mongoErr)
+	prefix := fmt.Sprintf("wiring_%d_%04x_", time.Now().UnixNano(), rand.Uint32()&0xffff)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, db := range wiring.MongoDatabaseNames(prefix).All() {
+			if err := mongoClient.Database(db).Drop(ctx); err != nil {
+				t.Errorf("drop database %s: %v", db, err)
+			}
+		}
+	})
+	st, err := wiring.NewMongoStores(t.Context(), mongoClient, prefix)
+	require.NoError(t, err)
+	return st
+}

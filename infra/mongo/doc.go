@@ -1,0 +1,13 @@
+// Package mongo implements the services' repository ports on MongoDB, held to
+// the same contract suites (infra/repotest) as infra/memory.
+//
+// Each aggregate is one document, changed only as a whole: Update reads the
+// document, runs the use case's function on the domain value and writes the
+// result back only if the document's revision is still the one it read. That
+// compare-and-set on a single document is atomic on mongod (and on the test
+// server of tools/mongotest), so no multi-document transaction is needed.
+//
+// Documents are types of their own (bson tags, snake_case fields) with named
+// converters to and from the domain types, which stay free of storage tags.
+// Times are BSON dates: milliseconds, UTC.
+package mongo

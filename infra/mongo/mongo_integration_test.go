@@ -1,0 +1,181 @@
+//go:build integration
+
+package mongo_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/mongo"
+
+	"github.com/orderflow/orderflow/app/delivery"
+	"github.com/orderflow/orderflow/app/inventory"
+	"github.com/orderflow/orderflow/app/orders"
+	"github.com/orderflow/orderflow/infra/memory"
+	mongostore "github.com/orderflow/orderflow/infra/mongo"
+	"github.com/orderflow/orderflow/infra/repotest"
+)
+
+// The contract suites of infra/repotest, run against MongoDB (MONGODB_URI;
+// `go tool task test:integration` starts a test server when it is unset).
+
+func TestOrderRepository(t *testing.T) {
+	t.Parallel()
+	repotest.Orders(t, func(t *testing.T) orders.Repository {
+		r := mongostore.NewOrderRepository(freshDatabase(t))
+		require.NoError(t, r.EnsureIndexes(t.Context()))
+		return r
+	})
+}
+
+func TestProductRepository(t *testing.T) {
+	t.Parallel()
+	repotest.Products(t, func(t *testing.T) inventory.Products {
+		r := mongostore.NewProductRepository(freshDatabase(t))
+		require.NoError(t, r.EnsureIndexes(t.Context()))
+		return r
+	})
+}
+
+func TestReservationRepository(t *testing.T) {
+	t.Parallel()
+	repotest.Reservations(t, func(t *testing.T) inventory.Reservations {
+		r := mongostore.NewReservationRepository(freshDatabase(t))
+		require.NoError(t, r.EnsureIndexes(t.Context()))
+		return r
+	})
+}
+
+func TestShipmentRepository(t *testing.T) {
+	t.Parallel()
+	repotest.Shipments(t, func(t *testing.T) delivery.Repository {
+		r := mongostore.NewShipmentRepository(freshDatabase(t))
+		require.NoError(t, r.EnsureIndexes(t.Context()))
+		return r
+	})
+}
+
+// List agrees with the in-memory reference for cursors the store did not make
+// (a sub-millisecond part, a zone, ids that exist or not), not only for those
+// the contract suite builds from listed orders.
+func TestOrderListAgreesWithMemoryForAnyCursor(t *testing.T) {
+	t.Parallel()
+	mongoRepo := mongostore.NewOrderRepository(freshDatabase(t))
+	require.NoError(t, mongoRepo.EnsureIndexes(t.Context()))
+	memRepo := memory.NewOrderRepository()
+	base := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	ids := []string{"a", "b", "c", "d", "e", "f"}
+	for i, id := range ids {
+		createdAt := base.Add(time.Duration(i/2) * time.Millisecond) // pairs share a millisecond
+		for _, repo := range []orders.Repository{mongoRepo, memRepo} {
+			_, err := repo.Update(t.Context(), id, func(o *orders.Order) error {
+				return o.Place("cust", []orders.Item{{SKU: "SKU-1", Quantity: 1}}, createdAt, "corr")
+			})
+			require.NoError(t, err)
+		}
+	}
+	zone := time.FixedZone("UTC-5", -5*60*60)
+	for _, offset := range []time.Duration{-time.Millisecond, 0, 500 * time.Microsecond, time.Millisecond, 1500 * time.Microsecond, 3 * time.Millisecond} {
+		for _, id := range []string{"", "a", "b", "bb", "c", "f", "~"} {
+			q := orders.ListQuery{Limit: 100, After: &orders.Cursor{CreatedAt: base.Add(offset).In(zone), ID: id}}
+			want, err := memRepo.List(t.Context(), q)
+			require.NoError(t, err)
+			got, err := mongoRepo.List(t.Context(), q)
+			require.NoError(t, err)
+			require.Equal(t, orderIDs(want), orderIDs(got), "after %v, %q", offset, id)
+		}
+	}
+}
+
+func orderIDs(os []orders.Order) []string {
+	var ids []string
+	for _, o := range os {
+		ids = append(ids, o.ID)
+	}
+	return ids
+}
+
+// EnsureIndexes runs at every start, on databases that have the indexes already.
+func TestEnsureIndexesIsIdempotent(t *testing.T) {
+	t.Parallel()
+	db := freshDatabase(t)
+	type indexer interface{ EnsureIndexes(context.Context) error }
+	for _, r := range []indexer{
+		mongostore.NewOrderRepository(db), mongostore.NewProductRepository(db),
+		mongostore.NewReservationRepository(db), mongostore.NewShipmentRepository(db),
+	} {
+		require.NoError(t, r.EnsureIndexes(t.Context()))
+		require.NoError(t, r.EnsureIndexes(t.Context()), "second time, %T", r)
+	}
+	for coll, want := range map[string][]string{
+		mongostore.OrdersCollection:    {"_id_", "customer_newest_first", "status_newest_first", "newest_first"},
+		mongostore.ShipmentsCollection: {"_id_", "due"},
+	} {
+		specs, err := db.Collection(coll).Indexes().ListSpecifications(t.Context())
+		require.NoError(t, err)
+		var names []string
+		for _, s := range specs {
+			names = append(names, s.Name)
+		}
+		require.ElementsMatch(t, want, names, coll)
+	}
+}
+
+// Update stops at once when its context is done (the router's handler timeout,
+// a shutdown) instead of going on to MongoDB.
+func TestUpdateHonoursContext(t *testing.T) {
+	t.Parallel()
+	repo := mongostore.NewProductRepository(freshDatabase(t))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	_, err := repo.Update(ctx, "SKU-1", func(p *inventory.Product) error { return p.SetOnHand(1, time.Now()) })
+
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestConnectFailsFastOnAServerThatIsNotThere(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	_, err := mongostore.Connect(t.Context(), "mongodb://user:secret@127.0.0.1:1/?serverSelectionTimeoutMS=300")
+	require.Error(t, err)
+	require.Less(t, time.Since(start), 5*time.Second)
+	require.NotContains(t, err.Error(), "secret")
+	require.Contains(t, err.Error(), "127.0.0.1:1")
+}
+
+var (
+	clientOnce sync.Once
+	client     *mongo.Client
+	clientErr  error
+)
+
+// freshDatabase returns an empty database of its own, dropped after the test:
+// the test server scans whole collections for most queries, so they stay small.
+func freshDatabase(t *testing.T) *mongo.Database {
+	t.Helper()
+	uri := os.Getenv("MONGODB_URI")
+	if uri == "" {
+		t.Fatal("MONGODB_URI is not set: run `go tool task test:integration`, which starts a test server")
+	}
+	clientOnce.Do(func() {
+		client, clientErr = mongostore.Connect(context.Background(), uri)
+	})
+	require.NoError(t, clientErr)
+	name := fmt.Sprintf("repotest_%d_%04x", time.Now().UnixNano(), rand.Uint32()&0xffff)
+	db := client.Database(name)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := db.Drop(ctx); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	return db
+}

@@ -1,0 +1,195 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/orderflow/orderflow/app/orders"
+)
+
+// OrdersCollection is the collection of orders in the orders service's database.
+const OrdersCollection = "orders"
+
+// OrderRepository keeps orders in MongoDB, one document per order.
+type OrderRepository struct {
+	s store[orders.Order, orderDocument]
+}
+
+var _ orders.Repository = (*OrderRepository)(nil)
+
+// NewOrderRepository returns a repository on the orders collection of db, the
+// orders service's own database.
+func NewOrderRepository(db *mongo.Database) *OrderRepository {
+	return &OrderRepository{s: store[orders.Order, orderDocument]{
+		coll:     db.Collection(OrdersCollection),
+		fresh:    func(id string) orders.Order { return orders.Order{ID: id} },
+		toDoc:    toOrderDocument,
+		toDomain: orderDocument.toDomain,
+		revision: func(o *orders.Order) int64 { return o.Revision },
+	}}
+}
+
+// EnsureIndexes creates the indexes List needs; it is idempotent. Each index is
+// one way of listing (by customer, by status, all) followed by the sort key of
+// the list, newest first, so that a page is a contiguous range of the index:
+// no in-memory sort, and no scan of what comes before the cursor.
+func (r *OrderRepository) EnsureIndexes(ctx context.Context) error {
+	newestFirst := bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}
+	indexes := []mongo.IndexModel{
+		{Keys: append(bson.D{{Key: "customer_id", Value: 1}}, newestFirst...), Options: options.Index().SetName("customer_newest_first")},
+		{Keys: append(bson.D{{Key: "status", Value: 1}}, newestFirst...), Options: options.Index().SetName("status_newest_first")},
+		{Keys: newestFirst, Options: options.Index().SetName("newest_first")},
+	}
+	// One at a time: FerretDB v1 (the test server) fails a createIndexes of
+	// several indexes when some of them exist already.
+	for _, ix := range indexes {
+		if _, err := r.s.coll.Indexes().CreateOne(ctx, ix); err != nil {
+			return fmt.Errorf("create index of %s: %w", OrdersCollection, err)
+		}
+	}
+	return nil
+}
+
+// Get implements orders.Repository.
+func (r *OrderRepository) Get(ctx context.Context, id string) (orders.Order, error) {
+	o, ok, err := r.s.get(ctx, id)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	if !ok {
+		return orders.Order{}, orders.ErrNotFound
+	}
+	return o, nil
+}
+
+// Update implements orders.Repository.
+func (r *OrderRepository) Update(ctx context.Context, id string, fn func(*orders.Order) error) (orders.Order, error) {
+	return r.s.update(ctx, id, fn)
+}
+
+// List implements orders.Repository. The sort is the key of the indexes made
+// by EnsureIndexes; see listFilter for the range.
+func (r *OrderRepository) List(ctx context.Context, q orders.ListQuery) ([]orders.Order, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}})
+	if q.Limit > 0 {
+		opts.SetLimit(int64(q.Limit))
+	}
+	return r.s.find(ctx, listFilter(q), opts)
+}
+
+// listFilter selects the orders of a page. The equality on customer or status
+// picks the index; the cursor becomes a range on the index's sort key
+// (created_at, _id), both descending:
+//
+//	created_at <= c  AND  (created_at < c  OR  (created_at == c AND _id < id))
+//
+// The first term bounds the index scan, which starts right at the cursor; the
+// $or only drops the few entries at exactly c whose id is not below the
+// cursor's. Stored times are whole milliseconds, and the cursor is made from
+// one of them, so the equality is exact. A cursor with a sub-millisecond part
+// (not made by this store) is handled exactly too: it lies strictly between two
+// stored values, so "created_at <= c truncated" is the whole condition.
+func listFilter(q orders.ListQuery) bson.D {
+	filter := bson.D{}
+	if q.CustomerID != "" {
+		filter = append(filter, bson.E{Key: "customer_id", Value: q.CustomerID})
+	}
+	if q.Status != "" {
+		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
+	}
+	if q.After == nil {
+		return filter
+	}
+	c := storedTime(q.After.CreatedAt)
+	if !c.Equal(q.After.CreatedAt) {
+		return append(filter, bson.E{Key: "created_at", Value: bson.D{{Key: "$lte", Value: c}}})
+	}
+	return append(filter,
+		bson.E{Key: "created_at", Value: bson.D{{Key: "$lte", Value: c}}},
+		bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: c}}}},
+			bson.D{{Key: "created_at", Value: c}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: q.After.ID}}}},
+		}},
+	)
+}
+
+// orderDocument is an order as stored.
+type orderDocument struct {
+	ID         string                `bson:"_id"`
+	CustomerID string                `bson:"customer_id"`
+	Items      []orderItemDocument   `bson:"items"`
+	Status     string                `bson:"status"`
+	Reason     string                `bson:"reason,omitempty"`
+	History    []orderChangeDocument `bson:"history"`
+	CreatedAt  time.Time             `bson:"created_at"`
+	UpdatedAt  time.Time             `bson:"updated_at"`
+	Revision   int64                 `bson:"revision"`
+}
+
+type orderItemDocument struct {
+	SKU      string `bson:"sku"`
+	Quantity int    `bson:"quantity"`
+}
+
+type orderChangeDocument struct {
+	Status        string    `bson:"status"`
+	At            time.Time `bson:"at"`
+	Reason        string    `bson:"reason,omitempty"`
+	CorrelationID string    `bson:"correlation_id,omitempty"`
+	Published     bool      `bson:"published"`
+}
+
+func toOrderDocument(o orders.Order) orderDocument {
+	items := make([]orderItemDocument, len(o.Items))
+	for i, it := range o.Items {
+		items[i] = orderItemDocument{SKU: it.SKU, Quantity: it.Quantity}
+	}
+	history := make([]orderChangeDocument, len(o.History))
+	for i, c := range o.History {
+		history[i] = orderChangeDocument{
+			Status: string(c.Status), At: storedTime(c.At), Reason: c.Reason,
+			CorrelationID: c.CorrelationID, Published: c.Published,
+		}
+	}
+	return orderDocument{
+		ID:         o.ID,
+		CustomerID: o.CustomerID,
+		Items:      items,
+		Status:     string(o.Status),
+		Reason:     o.Reason,
+		History:    history,
+		CreatedAt:  storedTime(o.CreatedAt),
+		UpdatedAt:  storedTime(o.UpdatedAt),
+		Revision:   o.Revision,
+	}
+}
+
+func (d orderDocument) toDomain() orders.Order {
+	var items []orders.Item
+	for _, it := range d.Items {
+		items = append(items, orders.Item{SKU: it.SKU, Quantity: it.Quantity})
+	}
+	var history []orders.Change
+	for _, c := range d.History {
+		history = append(history, orders.Change{
+			Status: orders.Status(c.Status), At: c.At.UTC(), Reason: c.Reason,
+			CorrelationID: c.CorrelationID, Published: c.Published,
+		})
+	}
+	return orders.Order{
+		ID:         d.ID,
+		CustomerID: d.CustomerID,
+		Items:      items,
+		Status:     orders.Status(d.Status),
+		Reason:     d.Reason,
+		History:    history,
+		CreatedAt:  d.CreatedAt.UTC(),
+		UpdatedAt:  d.UpdatedAt.UTC(),
+		Revision:   d.Revision,
+	}
+}

@@ -1,0 +1,176 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+// ErrContention is returned by an Update that lost to concurrent writers of the
+// same aggregate on every attempt. Like any error from a store, it means "try
+// again later": the message is retried by the router.
+var ErrContention = errors.New("too many concurrent updates of one document")
+
+const (
+	// maxAttempts bounds the read-modify-write loop of one Update. A loser
+	// retries at once after a short pause; a hundred lost races in a row means
+	// something is wrong (or the load needs another design), not bad luck.
+	maxAttempts = 100
+	// maxPause caps the jittered pause between two attempts.
+	maxPause = 20 * time.Millisecond
+	// revisionField is the bson name of every document's Revision.
+	revisionField = "revision"
+)
+
+// store keeps one aggregate type A as documents of type D, one per aggregate,
+// keyed by _id. It is what the repositories share: reading by id, and the
+// update-function style of the ports with optimistic concurrency on the revision.
+type store[A, D any] struct {
+	coll *mongo.Collection
+	// fresh is the aggregate handed to an update when none is stored (Revision 0).
+	fresh    func(id string) A
+	toDoc    func(A) D
+	toDomain func(D) A
+	revision func(*A) int64
+}
+
+// get returns the stored aggregate, or false when there is none.
+func (s *store[A, D]) get(ctx context.Context, id string) (A, bool, error) {
+	var zero A
+	var d D
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return zero, false, nil
+	}
+	if err != nil {
+		return zero, false, fmt.Errorf("read %s %s: %w", s.coll.Name(), id, err)
+	}
+	return s.toDomain(d), true, nil
+}
+
+// update reads the aggregate (or a fresh one), runs fn on it and, if fn moved
+// its Revision, writes it back only if nobody else wrote it meanwhile:
+//   - a new aggregate is inserted; a duplicate _id means a concurrent creator won;
+//   - a stored one is replaced with the filter {_id, revision: the revision read};
+//     no match means a concurrent writer won.
+//
+// The loser starts over from the read, so fn runs again on what the winner
+// stored. Every write is a single-document operation, atomic on mongod.
+func (s *store[A, D]) update(ctx context.Context, id string, fn func(*A) error) (A, error) {
+	var zero A
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			if err := pause(ctx, attempt); err != nil {
+				return zero, err
+			}
+		}
+		work, found, err := s.get(ctx, id)
+		if err != nil {
+			return zero, err
+		}
+		if !found {
+			work = s.fresh(id)
+		}
+		before := s.revision(&work)
+		if err := fn(&work); err != nil {
+			return zero, err
+		}
+		if s.revision(&work) == before {
+			return work, nil
+		}
+		doc := s.toDoc(work)
+		won, err := s.write(ctx, id, found, before, doc)
+		if err != nil {
+			return zero, err
+		}
+		if won {
+			// What Get would read back: times in milliseconds and UTC, and
+			// nothing shared with the value fn changed.
+			return s.toDomain(doc), nil
+		}
+	}
+	return zero, fmt.Errorf("update %s %s: %w (%d attempts)", s.coll.Name(), id, ErrContention, maxAttempts)
+}
+
+// write stores doc if the aggregate is still as it was read; false means a
+// concurrent writer won.
+func (s *store[A, D]) write(ctx context.Context, id string, found bool, readRevision int64, doc D) (bool, error) {
+	if !found {
+		_, err := s.coll.InsertOne(ctx, doc)
+		if mongo.IsDuplicateKeyError(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("insert %s %s: %w", s.coll.Name(), id, err)
+		}
+		return true, nil
+	}
+	res, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: revisionField, Value: readRevision}}, doc)
+	if err != nil {
+		return false, fmt.Errorf("replace %s %s: %w", s.coll.Name(), id, err)
+	}
+	return res.MatchedCount == 1, nil
+}
+
+// find returns the aggregates of the documents that match filter.
+func (s *store[A, D]) find(ctx context.Context, filter any, opts *options.FindOptions) ([]A, error) {
+	cur, err := s.coll.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, fmt.Errorf("find in %s: %w", s.coll.Name(), err)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read %s: %w", s.coll.Name(), err)
+	}
+	out := make([]A, len(docs))
+	for i, d := range docs {
+		out[i] = s.toDomain(d)
+	}
+	return out, nil
+}
+
+// pause waits a short random time before the next attempt of an update, longer
+// the more attempts were lost, so that writers that collided spread out.
+func pause(ctx context.Context, attempt int) error {
+	ceiling := min(time.Duration(1<<min(attempt, 10))*50*time.Microsecond, maxPause)
+	t := time.NewTimer(rand.N(ceiling) + time.Microsecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// storedTime is a time as MongoDB keeps it: milliseconds, UTC. Converting
+// before writing makes what Update returns equal to what Get reads back.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.Truncate(time.Millisecond).UTC()
+}
+
+// optionalTime stores a zero time as an absent field.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	st := storedTime(t)
+	return &st
+}
+
+// fromOptionalTime reads an absent field as the zero time.
+func fromOptionalTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
