@@ -1,0 +1,231 @@
+package wiring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/Shopify/sarama"
+	"github.com/caarlos0/env/v11"
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/infra/logging"
+	"github.com/orderflow/orderflow/infra/ops"
+	"github.com/orderflow/orderflow/infra/pubsub"
+)
+
+// AllServices names the services, in the order a process starts them.
+var AllServices = []string{"orders", "inventory", "delivery", "gateway"}
+
+// ProcessConfig is the part of the configuration that says how a process is
+// deployed: its transport and its operational port.
+type ProcessConfig struct {
+	// KafkaBrokers switches the transport from GoChannel to Kafka.
+	KafkaBrokers []string `env:"KAFKA_BROKERS" envSeparator:","`
+	// KafkaVersion is the protocol version Sarama speaks (3.3.1 works with Kafka 3.x and 4.x).
+	KafkaVersion           string `env:"KAFKA_VERSION" envDefault:"3.3.1"`
+	KafkaPartitions        int32  `env:"KAFKA_PARTITIONS" envDefault:"4"`
+	KafkaReplicationFactor int16  `env:"KAFKA_REPLICATION_FACTOR" envDefault:"1"`
+	// OpsAddr serves /healthz, /readyz and /metrics; empty turns it off.
+	OpsAddr string `env:"OPS_ADDR" envDefault:":9100"`
+	// InstanceID names this process (the gateway's reply consumer group); default host-pid-random.
+	InstanceID string `env:"INSTANCE_ID"`
+}
+
+// LoadProcessConfig reads and validates the process configuration.
+func LoadProcessConfig() (ProcessConfig, error) {
+	c, err := env.ParseAs[ProcessConfig]()
+	if err != nil {
+		return ProcessConfig{}, fmt.Errorf("read configuration: %w", err)
+	}
+	if c.InstanceID == "" {
+		host, _ := os.Hostname()
+		c.InstanceID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
+	}
+	var errs []error
+	if len(c.KafkaBrokers) > 0 {
+		if _, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil {
+			errs = append(errs, fmt.Errorf("KAFKA_VERSION %q: %w", c.KafkaVersion, err))
+		}
+		if c.KafkaPartitions < 1 || c.KafkaReplicationFactor < 1 {
+			errs = append(errs, errors.New("KAFKA_PARTITIONS and KAFKA_REPLICATION_FACTOR must be at least 1"))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Kafka reports whether the process talks over Kafka.
+func (c ProcessConfig) Kafka() bool { return len(c.KafkaBrokers) > 0 }
+
+// RunProcess runs the named services in this process until ctx is done: on
+// Kafka when KAFKA_BROKERS is set (any subset of services), else on GoChannel
+// (all four, since services talk only through messages); with MongoDB stores
+// when MONGODB_URI is set, else in memory.
+func RunProcess(ctx context.Context, which []string) error {
+	cfg, err := LoadConfig()
+	if err != nil {
+		return err
+	}
+	pcfg, err := LoadProcessConfig()
+	if err != nil {
+		return err
+	}
+	logger, err := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	for _, name := range which {
+		if !slices.Contains(AllServices, name) {
+			return fmt.Errorf("unknown service %q: want one of %s", name, strings.Join(AllServices, ", "))
+		}
+	}
+	if !pcfg.Kafka() && len(which) < len(AllServices) {
+		return fmt.Errorf("running %s without the other services needs KAFKA_BROKERS: services talk only through messages", strings.Join(which, ", "))
+	}
+	logger = logger.With("process", strings.Join(which, "+"))
+
+	stores, opened, err := OpenStores(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer opened.Close()
+
+	o := ops.New("orderflow")
+	var ps pubsub.PubSub
+	transport := []any{"pubsub", "gochannel (in process)"}
+	if pcfg.Kafka() {
+		version, _ := sarama.ParseKafkaVersion(pcfg.KafkaVersion)
+		kcfg := pubsub.KafkaConfig{Brokers: pcfg.KafkaBrokers, Version: version, Partitions: pcfg.KafkaPartitions,
+			ReplicationFactor: pcfg.KafkaReplicationFactor, ClientID: "orderflow-" + strings.Join(which, "-")}
+		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		ps, err = pubsub.NewKafka(startCtx, kcfg, logging.Watermill(logger))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("connect to Kafka at %v: %w", pcfg.KafkaBrokers, err)
+		}
+		o.AddCheck(ops.Check{Name: "kafka", Check: func(ctx context.Context) error { return pubsub.Ping(ctx, kcfg) }})
+		transport = []any{"pubsub", "kafka", "brokers", pcfg.KafkaBrokers, "partitions", pcfg.KafkaPartitions}
+	} else {
+		ps = pubsub.NewGoChannel(logging.Watermill(logger))
+	}
+	defer ps.Close()
+	if opened.Ping != nil {
+		o.AddCheck(ops.Check{Name: "mongodb", Check: opened.Ping})
+	}
+
+	d := Deps{Config: cfg, PubSub: ps, Logger: logger}
+	var services []*Service
+	var api http.Handler
+	for _, name := range which {
+		var s *Service
+		switch name {
+		case "orders":
+			s, err = NewOrders(d, stores.Orders)
+		case "inventory":
+			s, err = NewInventory(ctx, d, stores.Products, stores.Reservations)
+		case "delivery":
+			s, err = NewDelivery(d, stores.Shipments)
+		case "gateway":
+			group := "gateway.replies"
+			if pcfg.Kafka() {
+				// Every gateway instance reads every reply and keeps those it waits for.
+				group = "gateway.replies." + pcfg.InstanceID
+			}
+			s, err = NewGateway(d, group, o.Ready)
+			if s != nil {
+				api = o.InstrumentHTTP(s.Handler, RouteTemplate)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("build %s: %w", name, err)
+		}
+		o.AddRouter(name, s.Router)
+		services = append(services, s)
+	}
+
+	var opsServer *http.Server
+	if pcfg.OpsAddr != "" {
+		ln, err := net.Listen("tcp", pcfg.OpsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on OPS_ADDR %s: %w", pcfg.OpsAddr, err)
+		}
+		opsServer = &http.Server{Handler: o.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = opsServer.Serve(ln) }()
+		defer func() {
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = opsServer.Shutdown(shutdownCtx)
+		}()
+		logger.Info("ops endpoints listening", "addr", ln.Addr().String(), "paths", "/healthz /readyz /metrics")
+	}
+
+	var apiServer *http.Server
+	if api != nil {
+		apiServer = &http.Server{Addr: cfg.HTTPAddr, Handler: api, ReadHeaderTimeout: 5 * time.Second}
+	}
+	logger.Info("starting", append(append(append([]any{"services", which}, transport...), opened.Describe...), "courier", cfg.Courier)...)
+	if cfg.SeedDemo && slices.Contains(which, "inventory") {
+		logger.Info("demo catalogue seeded where missing", "stock", DemoCatalogue)
+	}
+	err = Run(ctx, services, logger, RunOptions{
+		HTTPServer:      apiServer,
+		Drain:           ps.Drain,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Started:         func() { logger.Info("ready") },
+	})
+	logger.Info("stopped", "error", err)
+	return err
+}
+
+// RouteTemplate names a request's route for metrics without its ids, so the
+// label space stays small: /orders/{id}/cancel, /inventory/{sku}, ...
+func RouteTemplate(r *http.Request) string {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(parts) == 1:
+		return "/" + parts[0]
+	case len(parts) == 2 && parts[0] == "orders":
+		return "/orders/{id}"
+	case len(parts) == 2 && parts[0] == "inventory":
+		return "/inventory/{sku}"
+	case len(parts) == 3 && parts[0] == "orders":
+		return "/orders/{id}/" + parts[2]
+	case len(parts) == 3 && parts[0] == "deliveries":
+		return "/deliveries/{id}/" + parts[2]
+	}
+	return "other"
+}
+
+// Healthcheck asks this process's own /readyz (for container health checks,
+// where the image has no curl). It returns nil when the process is ready.
+func Healthcheck(ctx context.Context) error {
+	pcfg, err := LoadProcessConfig()
+	if err != nil {
+		return err
+	}
+	_, port, err := net.SplitHostPort(pcfg.OpsAddr)
+	if err != nil {
+		return fmt.Errorf("OPS_ADDR %q: %w", pcfg.OpsAddr, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("not ready: %s", resp.Status)
+	}
+	return nil
+}
