@@ -28,6 +28,9 @@ type KafkaConfig struct {
 	ReplicationFactor int16
 	// ClientID names this process to the brokers.
 	ClientID string
+	// Prefix is put before every topic and consumer group name, so that several
+	// systems (or test runs) can share a cluster without seeing each other.
+	Prefix string
 }
 
 // partitionKey keeps the messages of one order (or SKU) on one partition, in order.
@@ -39,7 +42,8 @@ func (c KafkaConfig) sarama() *sarama.Config {
 	s := sarama.NewConfig()
 	s.Version = c.Version
 	s.ClientID = c.ClientID
-	s.Metadata.Retry.Backoff = 250 * time.Millisecond
+	// watermill's default 2 s makes the first publish to a new topic take 2 s.
+	s.Metadata.Retry.Backoff = 100 * time.Millisecond
 	return s
 }
 
@@ -64,6 +68,11 @@ func (c KafkaConfig) SubscriberConfig(fromOldest bool) *sarama.Config {
 	s.Consumer.Return.Errors = true
 	s.Consumer.Offsets.AutoCommit.Enable = true
 	s.Consumer.Offsets.AutoCommit.Interval = 250 * time.Millisecond
+	// Sarama 1.38 commits with an OffsetCommit version Kafka 4 no longer accepts
+	// unless a retention is set: without it nothing is ever committed and every
+	// restart re-consumes the topic. Offsets of a group with no members expire
+	// that long after its last commit.
+	s.Consumer.Offsets.Retention = 90 * 24 * time.Hour
 	// A new consumer group reads its topic from the start: topics exist before
 	// the groups that read them, and nothing published before a group first
 	// joined may be skipped. (Replies are the exception: only new ones matter.)
@@ -71,9 +80,12 @@ func (c KafkaConfig) SubscriberConfig(fromOldest bool) *sarama.Config {
 	if fromOldest {
 		s.Consumer.Offsets.Initial = sarama.OffsetOldest
 	}
-	// The default 250 ms wait for a fetch to fill would add that much to every hop of the saga.
-	s.Consumer.MaxWaitTime = 20 * time.Millisecond
+	// The broker answers a fetch as soon as data arrives, so this bounds only
+	// how long Close waits and how often an idle consumer polls.
+	s.Consumer.MaxWaitTime = 100 * time.Millisecond
 	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.BalanceStrategySticky}
+	s.Consumer.Group.Rebalance.Retry.Backoff = 250 * time.Millisecond
+	s.Consumer.Group.Rebalance.Retry.Max = 8
 	return s
 }
 
@@ -84,17 +96,32 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapt
 	if len(cfg.Brokers) == 0 {
 		return PubSub{}, errors.New("kafka: no brokers")
 	}
-	if err := EnsureTopics(ctx, cfg, messages.AllTopics()); err != nil {
+	topics := messages.AllTopics()
+	for i := range topics {
+		topics[i] = cfg.Prefix + topics[i]
+	}
+	if err := EnsureTopics(ctx, cfg, topics); err != nil {
 		return PubSub{}, err
 	}
 	marshaler := kafka.NewWithPartitioningMarshaler(partitionKey)
-	pub, err := kafka.NewPublisher(kafka.PublisherConfig{
-		Brokers:               cfg.Brokers,
-		Marshaler:             marshaler,
-		OverwriteSaramaConfig: cfg.PublisherConfig(),
-	}, logger)
-	if err != nil {
-		return PubSub{}, fmt.Errorf("kafka publisher: %w", err)
+	// A broker that just started answers the first idempotent producer with a
+	// "still loading" error Sarama treats as fatal: retry for a while.
+	var pub *kafka.Publisher
+	var err error
+	for {
+		pub, err = kafka.NewPublisher(kafka.PublisherConfig{
+			Brokers:               cfg.Brokers,
+			Marshaler:             marshaler,
+			OverwriteSaramaConfig: cfg.PublisherConfig(),
+		}, logger)
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return PubSub{}, fmt.Errorf("kafka publisher: %w", err)
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 	var mu sync.Mutex
 	var subs []message.Subscriber
@@ -103,7 +130,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapt
 			Brokers:               cfg.Brokers,
 			Unmarshaler:           marshaler,
 			OverwriteSaramaConfig: cfg.SubscriberConfig(fromOldest),
-			ConsumerGroup:         group,
+			ConsumerGroup:         cfg.Prefix + group,
 			NackResendSleep:       50 * time.Millisecond,
 			ReconnectRetrySleep:   500 * time.Millisecond,
 		}, logger)
@@ -131,13 +158,19 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapt
 	}, nil
 }
 
-// EnsureTopics creates the topics that do not exist yet.
+// EnsureTopics creates the topics that do not exist yet, and waits until every
+// partition of them has a leader: the idempotent producer retries without
+// pausing and exhausts its retries on a topic that is still being set up.
 func EnsureTopics(ctx context.Context, cfg KafkaConfig, topics []string) error {
-	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.sarama())
+	client, err := sarama.NewClient(cfg.Brokers, cfg.sarama())
+	if err != nil {
+		return fmt.Errorf("kafka client on %v: %w", cfg.Brokers, err)
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdminFromClient(client)
 	if err != nil {
 		return fmt.Errorf("kafka admin on %v: %w", cfg.Brokers, err)
 	}
-	defer admin.Close()
 	existing, err := admin.ListTopics()
 	if err != nil {
 		return fmt.Errorf("list kafka topics: %w", err)
@@ -157,5 +190,71 @@ func EnsureTopics(ctx context.Context, cfg KafkaConfig, topics []string) error {
 			}
 		}
 	}
+	for _, t := range topics {
+		for {
+			if err := topicReady(client, t); err == nil {
+				break
+			} else if ctx.Err() != nil {
+				return fmt.Errorf("kafka topic %s not ready: %w", t, err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
 	return nil
+}
+
+func topicReady(client sarama.Client, topic string) error {
+	if err := client.RefreshMetadata(topic); err != nil {
+		return err
+	}
+	partitions, err := client.Partitions(topic)
+	if err != nil {
+		return err
+	}
+	if len(partitions) == 0 {
+		return fmt.Errorf("no partitions yet")
+	}
+	for _, p := range partitions {
+		if _, err := client.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ping checks that a broker answers a metadata request.
+func Ping(ctx context.Context, cfg KafkaConfig) error {
+	c := cfg.sarama()
+	c.Net.DialTimeout = 2 * time.Second
+	c.Metadata.Retry.Max = 0
+	client, err := sarama.NewClient(cfg.Brokers, c)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if len(client.Brokers()) == 0 {
+		return errors.New("no brokers known")
+	}
+	return ctx.Err()
+}
+
+type prefixedPublisher struct {
+	message.Publisher
+	prefix string
+}
+
+func (p prefixedPublisher) Publish(topic string, msgs ...*message.Message) error {
+	return p.Publisher.Publish(p.prefix+topic, msgs...)
+}
+
+type prefixedSubscriber struct {
+	message.Subscriber
+	prefix string
+}
+
+func (s prefixedSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	return s.Subscriber.Subscribe(ctx, s.prefix+topic)
 }

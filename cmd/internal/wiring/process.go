@@ -32,6 +32,8 @@ type ProcessConfig struct {
 	KafkaVersion           string `env:"KAFKA_VERSION" envDefault:"3.3.1"`
 	KafkaPartitions        int32  `env:"KAFKA_PARTITIONS" envDefault:"4"`
 	KafkaReplicationFactor int16  `env:"KAFKA_REPLICATION_FACTOR" envDefault:"1"`
+	// KafkaTopicPrefix goes before every topic and consumer group name.
+	KafkaTopicPrefix string `env:"KAFKA_TOPIC_PREFIX"`
 	// OpsAddr serves /healthz, /readyz and /metrics; empty turns it off.
 	OpsAddr string `env:"OPS_ADDR" envDefault:":9100"`
 	// InstanceID names this process (the gateway's reply consumer group); default host-pid-random.
@@ -102,7 +104,7 @@ func RunProcess(ctx context.Context, which []string) error {
 	if pcfg.Kafka() {
 		version, _ := sarama.ParseKafkaVersion(pcfg.KafkaVersion)
 		kcfg := pubsub.KafkaConfig{Brokers: pcfg.KafkaBrokers, Version: version, Partitions: pcfg.KafkaPartitions,
-			ReplicationFactor: pcfg.KafkaReplicationFactor, ClientID: "orderflow-" + strings.Join(which, "-")}
+			ReplicationFactor: pcfg.KafkaReplicationFactor, ClientID: "orderflow-" + strings.Join(which, "-"), Prefix: pcfg.KafkaTopicPrefix}
 		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		ps, err = pubsub.NewKafka(startCtx, kcfg, logging.Watermill(logger))
 		cancel()
