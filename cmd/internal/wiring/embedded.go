@@ -32,21 +32,32 @@ func NewMemoryStores() Stores {
 
 // NewAll builds the four services on one pub/sub, in one process.
 func NewAll(ctx context.Context, d Deps, st Stores) ([]*Service, error) {
-	o, err := NewOrders(d, st.Orders)
-	if err != nil {
-		return nil, err
+	return NewServices(ctx, d, st, AllServices, "gateway.replies", nil)
+}
+
+// NewServices builds the named services. gatewayGroup is the consumer group of
+// the gateway's replies; ready is what the gateway's /readyz checks beyond its router.
+func NewServices(ctx context.Context, d Deps, st Stores, which []string, gatewayGroup string, ready func(context.Context) error) ([]*Service, error) {
+	var services []*Service
+	for _, name := range which {
+		var s *Service
+		var err error
+		switch name {
+		case "orders":
+			s, err = NewOrders(d, st.Orders)
+		case "inventory":
+			s, err = NewInventory(ctx, d, st.Products, st.Reservations)
+		case "delivery":
+			s, err = NewDelivery(d, st.Shipments)
+		case "gateway":
+			s, err = NewGateway(d, gatewayGroup, ready)
+		default:
+			err = fmt.Errorf("unknown service %q: want one of %v", name, AllServices)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", name, err)
+		}
+		services = append(services, s)
 	}
-	inv, err := NewInventory(ctx, d, st.Products, st.Reservations)
-	if err != nil {
-		return nil, err
-	}
-	del, err := NewDelivery(d, st.Shipments)
-	if err != nil {
-		return nil, err
-	}
-	gw, err := NewGateway(d, "gateway.replies", nil)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
-	return []*Service{o, inv, del, gw}, nil
+	return services, nil
 }

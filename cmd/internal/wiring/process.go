@@ -121,34 +121,21 @@ func RunProcess(ctx context.Context, which []string) error {
 		o.AddCheck(ops.Check{Name: "mongodb", Check: opened.Ping})
 	}
 
-	d := Deps{Config: cfg, PubSub: ps, Logger: logger}
-	var services []*Service
+	gatewayGroup := "gateway.replies"
+	if pcfg.Kafka() {
+		// Every gateway instance reads every reply and keeps those it waits for.
+		gatewayGroup = "gateway.replies." + pcfg.InstanceID
+	}
+	services, err := NewServices(ctx, Deps{Config: cfg, PubSub: ps, Logger: logger}, stores, which, gatewayGroup, o.Ready)
+	if err != nil {
+		return err
+	}
 	var api http.Handler
-	for _, name := range which {
-		var s *Service
-		switch name {
-		case "orders":
-			s, err = NewOrders(d, stores.Orders)
-		case "inventory":
-			s, err = NewInventory(ctx, d, stores.Products, stores.Reservations)
-		case "delivery":
-			s, err = NewDelivery(d, stores.Shipments)
-		case "gateway":
-			group := "gateway.replies"
-			if pcfg.Kafka() {
-				// Every gateway instance reads every reply and keeps those it waits for.
-				group = "gateway.replies." + pcfg.InstanceID
-			}
-			s, err = NewGateway(d, group, o.Ready)
-			if s != nil {
-				api = o.InstrumentHTTP(s.Handler, RouteTemplate)
-			}
+	for _, s := range services {
+		o.AddRouter(s.Name, s.Router)
+		if s.Handler != nil {
+			api = o.InstrumentHTTP(s.Handler, RouteTemplate)
 		}
-		if err != nil {
-			return fmt.Errorf("build %s: %w", name, err)
-		}
-		o.AddRouter(name, s.Router)
-		services = append(services, s)
 	}
 
 	var opsServer *http.Server
