@@ -945,3 +945,36 @@ func FuzzPlaceOrder(f *testing.F) {
 		assert.Equal(t, placed.OrderID, accepted.OrderID)
 	})
 }
+
+func TestJSONKeysAreExact(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, body, field string
+	}{
+		{"upper-case key", `{"CUSTOMER_ID": "c-1", "items": [{"sku": "SKU-1", "quantity": 1}]}`, "CUSTOMER_ID"},
+		{"repeated key", `{"customer_id": "c-1", "customer_id": "c-2", "items": [{"sku": "SKU-1", "quantity": 1}]}`, "customer_id"},
+		{"upper-case key in an item", `{"customer_id": "c-1", "items": [{"SKU": "SKU-1", "quantity": 1}]}`, "items[0].SKU"},
+		{"repeated key in an item", `{"customer_id": "c-1", "items": [{"sku": "SKU-1", "quantity": 1, "quantity": 5}]}`, "items[0].quantity"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newFakeRequester()
+			srv := httptest.NewServer(httpapi.NewHandler(httpapi.Config{Commands: rec}))
+			defer srv.Close()
+			resp, err := http.Post(srv.URL+"/orders", "application/json", strings.NewReader(tc.body))
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var p struct {
+				Errors []struct {
+					Field string `json:"field"`
+				} `json:"errors"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&p))
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			require.NotEmpty(t, p.Errors)
+			assert.Equal(t, tc.field, p.Errors[0].Field)
+			assert.Empty(t, rec.Sent(), "nothing is sent for a refused request")
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -31,6 +32,9 @@ func decodeBody(r *http.Request, v any, allowEmpty bool) (*fieldError, error) {
 		}
 		return &fieldError{Field: "body", Detail: "the body is empty; a JSON object is expected"}, nil
 	}
+	if fe := exactKeys(body, v); fe != nil {
+		return fe, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -45,6 +49,10 @@ func decodeBody(r *http.Request, v any, allowEmpty bool) (*fieldError, error) {
 // decodeNested decodes raw, a value inside the body at the JSON path field,
 // into v, refusing unknown fields; the fieldError it returns is named from field.
 func decodeNested(raw json.RawMessage, v any, field string) *fieldError {
+	if fe := exactKeys(raw, v); fe != nil {
+		fe.Field = field + "." + fe.Field
+		return fe
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -55,6 +63,51 @@ func decodeNested(raw json.RawMessage, v any, field string) *fieldError {
 			fe.Field = field + "." + fe.Field
 		}
 		return fe
+	}
+	return nil
+}
+
+// exactKeys checks the keys of the JSON object in raw against the json tags of
+// the struct v points to, exactly: encoding/json matches keys without regard to
+// case and lets a repeated key win silently, which would accept
+// {"CUSTOMER_ID": ...} or two customer_ids. Anything that is not an object is
+// left to the decoder to report.
+func exactKeys(raw []byte, v any) *fieldError {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	known := map[string]bool{}
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			known[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		switch {
+		case !known[key]:
+			return &fieldError{Field: key, Detail: "unknown field (names are case-sensitive)"}
+		case seen[key]:
+			return &fieldError{Field: key, Detail: "appears more than once"}
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
 	}
 	return nil
 }
