@@ -140,10 +140,10 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapt
 		mu.Lock()
 		subs = append(subs, s)
 		mu.Unlock()
-		return s, nil
+		return prefixedSubscriber{Subscriber: s, prefix: cfg.Prefix}, nil
 	}
 	return PubSub{
-		Publisher:        pub,
+		Publisher:        prefixedPublisher{Publisher: pub, prefix: cfg.Prefix},
 		Subscriber:       func(group string) (message.Subscriber, error) { return newSub(group, true) },
 		NewestSubscriber: func(group string) (message.Subscriber, error) { return newSub(group, false) },
 		Close: func() error {
@@ -226,19 +226,36 @@ func topicReady(client sarama.Client, topic string) error {
 }
 
 // Ping checks that a broker answers a metadata request.
+//
+// It returns when ctx ends: a broker that accepts connections but does not
+// answer yet (one that is starting) would otherwise hold it for Sarama's 30 s
+// read timeout. The attempt left behind ends within its own 2 s timeouts.
 func Ping(ctx context.Context, cfg KafkaConfig) error {
 	c := cfg.sarama()
 	c.Net.DialTimeout = 2 * time.Second
+	c.Net.ReadTimeout = 2 * time.Second
+	c.Net.WriteTimeout = 2 * time.Second
 	c.Metadata.Retry.Max = 0
-	client, err := sarama.NewClient(cfg.Brokers, c)
-	if err != nil {
+	done := make(chan error, 1)
+	go func() {
+		client, err := sarama.NewClient(cfg.Brokers, c)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer client.Close()
+		if len(client.Brokers()) == 0 {
+			done <- errors.New("no brokers known")
+			return
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
 		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	defer client.Close()
-	if len(client.Brokers()) == 0 {
-		return errors.New("no brokers known")
-	}
-	return ctx.Err()
 }
 
 type prefixedPublisher struct {
