@@ -188,7 +188,7 @@ func TestFailingHandlerPoisonsItsMessageOnly(t *testing.T) {
 	poisoned := h.placeOrder("c-poison", []messages.Item{item("SKU-A", 1)}, "X-Correlation-ID", "poison-1")
 	healthy := h.placeOrder("c-healthy", []messages.Item{item("SKU-A", 2)})
 
-	h.waitStatus(healthy, messages.OrderStatusConfirmed)
+	h.waitShipment(healthy, messages.ShipmentStatusScheduled)
 	require.Equal(t, http.StatusAccepted, h.courier(healthy, "dispatch", nil))
 	require.Equal(t, http.StatusAccepted, h.courier(healthy, "deliver", nil))
 	h.waitStatus(healthy, messages.OrderStatusDelivered)
