@@ -8,8 +8,8 @@ import (
 // CommitStock reacts to OrderDelivered: the order's held stock leaves the
 // warehouse (on-hand and reserved both go down).
 func (s *Service) CommitStock(ctx context.Context, orderID, correlationID string) error {
-	if orderID == "" {
-		return fmt.Errorf("%w: missing order id", ErrInvalidStock)
+	if err := ValidateOrderID(orderID); err != nil {
+		return err
 	}
 	_, err := s.decide(ctx, orderID, func(r *Reservation) error {
 		r.Commit(s.now(), correlationID)

@@ -17,6 +17,63 @@ var (
 	ErrInvalidStock      = fmt.Errorf("%w: invalid stock", messages.ErrInvalid)
 )
 
+// MaxOrderIDLength bounds an order id that holds stock.
+const MaxOrderIDLength = 128
+
+// ValidOrderID reports whether id may hold stock: 1 to MaxOrderIDLength ASCII
+// letters, digits, '-' and '_' (the gateway makes UUIDs). A store may use it as
+// a field name (MongoDB keys a product's holds by order id), so it never
+// contains '.' or '$'.
+func ValidOrderID(id string) bool {
+	if len(id) == 0 || len(id) > MaxOrderIDLength {
+		return false
+	}
+	for i := range len(id) {
+		switch c := id[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateOrderID returns an ErrInvalidStock (so messages.ErrInvalid) error
+// when id is not a ValidOrderID.
+func ValidateOrderID(id string) error {
+	if !ValidOrderID(id) {
+		return fmt.Errorf("%w: order id %.140q is not 1 to %d letters, digits, '-' or '_'", ErrInvalidStock, id, MaxOrderIDLength)
+	}
+	return nil
+}
+
+// ValidateHold checks what every store's Hold checks before anything else: a
+// valid order id and a quantity of at least one.
+func ValidateHold(orderID string, qty int) error {
+	if err := ValidateOrderID(orderID); err != nil {
+		return err
+	}
+	if qty < 1 {
+		return fmt.Errorf("%w: cannot hold %d", ErrInvalidStock, qty)
+	}
+	return nil
+}
+
+// InsufficientStockError is a hold refused because less than the requested
+// quantity is available. It matches ErrInsufficientStock.
+type InsufficientStockError struct {
+	SKU       string
+	Requested int
+	Available int
+}
+
+func (e *InsufficientStockError) Error() string {
+	return fmt.Sprintf("%v for %s: requested %d, available %d", ErrInsufficientStock, e.SKU, e.Requested, e.Available)
+}
+
+// Unwrap makes errors.Is(err, ErrInsufficientStock) true.
+func (e *InsufficientStockError) Unwrap() error { return ErrInsufficientStock }
+
 // Product is the stock of one SKU. Holds maps an order id to the quantity
 // reserved for it; Reserved is always their sum and Available never goes below zero.
 type Product struct {
@@ -53,13 +110,17 @@ func (p *Product) SetOnHand(n int, now time.Time) error {
 }
 
 // Hold reserves qty for the order. Holding for an order that holds already
-// changes nothing: a redelivered reservation counts once.
+// changes nothing: a redelivered reservation counts once. Not enough stock is
+// an *InsufficientStockError; an invalid order id or quantity, ErrInvalidStock.
 func (p *Product) Hold(orderID string, qty int, now time.Time) error {
+	if err := ValidateHold(orderID, qty); err != nil {
+		return err
+	}
 	if _, ok := p.Holds[orderID]; ok {
 		return nil
 	}
 	if qty > p.Available() {
-		return fmt.Errorf("%w for %s: requested %d, available %d", ErrInsufficientStock, p.SKU, qty, p.Available())
+		return &InsufficientStockError{SKU: p.SKU, Requested: qty, Available: p.Available()}
 	}
 	if p.Holds == nil {
 		p.Holds = map[string]int{}

@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -266,4 +267,74 @@ func TestProduct_Level(t *testing.T) {
 	require.NoError(t, p.Hold("order-1", 3, t0))
 
 	assert.Equal(t, messages.StockLevel{SKU: "SKU-1", OnHand: 10, Reserved: 3, Available: 7}, p.Level())
+}
+
+func TestProduct_HoldRefusedForLackOfStockSaysWhatIsAvailable(t *testing.T) {
+	t.Parallel()
+	p := stocked(t, 10)
+	require.NoError(t, p.Hold("order-0", 4, t0))
+
+	err := p.Hold("order-1", 7, t0)
+
+	var short *inventory.InsufficientStockError
+	require.ErrorAs(t, err, &short)
+	assert.Equal(t, inventory.InsufficientStockError{SKU: "SKU-1", Requested: 7, Available: 6}, *short)
+	require.ErrorIs(t, err, inventory.ErrInsufficientStock)
+}
+
+func TestProduct_HoldInvalid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		orderID string
+		qty     int
+	}{
+		{"no order id", "", 1},
+		{"order id with a dot", "a.b", 1},
+		{"order id with a dollar", "$a", 1},
+		{"order id too long", strings.Repeat("a", inventory.MaxOrderIDLength+1), 1},
+		{"quantity 0", "order-1", 0},
+		{"negative quantity", "order-1", -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := stocked(t, 10)
+			before := p.Clone()
+
+			err := p.Hold(tt.orderID, tt.qty, t0.Add(time.Hour))
+
+			require.ErrorIs(t, err, inventory.ErrInvalidStock)
+			require.ErrorIs(t, err, messages.ErrInvalid)
+			assert.Equal(t, before, p)
+		})
+	}
+}
+
+func TestValidOrderID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"0b7e9c1e-3f0a-4c59-9d1a-6f2f1c3a9b10", true},
+		{"order_1-A", true},
+		{"7", true},
+		{strings.Repeat("a", inventory.MaxOrderIDLength), true},
+		{"", false},
+		{strings.Repeat("a", inventory.MaxOrderIDLength+1), false},
+		{"a.b", false},
+		{"$a", false},
+		{"a b", false},
+		{"ordér", false},
+		{"a\x00", false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, inventory.ValidOrderID(tt.id), "%q", tt.id)
+		if tt.want {
+			assert.NoError(t, inventory.ValidateOrderID(tt.id), "%q", tt.id)
+		} else {
+			assert.ErrorIs(t, inventory.ValidateOrderID(tt.id), messages.ErrInvalid, "%q", tt.id)
+		}
+	}
 }

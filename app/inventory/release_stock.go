@@ -10,8 +10,8 @@ import (
 // For an order not reserved yet it records the release, so that a reservation
 // arriving late is released, never kept.
 func (s *Service) ReleaseStock(ctx context.Context, orderID, correlationID string) error {
-	if orderID == "" {
-		return fmt.Errorf("%w: missing order id", ErrInvalidStock)
+	if err := ValidateOrderID(orderID); err != nil {
+		return err
 	}
 	_, err := s.decide(ctx, orderID, func(r *Reservation) error {
 		r.Release(s.now(), correlationID)

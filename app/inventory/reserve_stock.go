@@ -41,22 +41,14 @@ func (s *Service) ReserveStock(ctx context.Context, orderID string, lines []Line
 
 	var failures []messages.LineFailure
 	for _, l := range r.Lines {
-		_, err := s.products.Update(ctx, l.SKU, func(p *Product) error {
-			if p.IsNew() {
-				return ErrUnknownSKU
-			}
-			return p.Hold(orderID, l.Quantity, s.now())
-		})
+		err := s.products.Hold(ctx, l.SKU, orderID, l.Quantity, s.now())
+		var short *InsufficientStockError
 		switch {
 		case err == nil:
 		case errors.Is(err, ErrUnknownSKU):
 			failures = append(failures, messages.LineFailure{SKU: l.SKU, Reason: messages.ReasonUnknownSKU, Requested: l.Quantity})
-		case errors.Is(err, ErrInsufficientStock):
-			p, getErr := s.products.Get(ctx, l.SKU)
-			if getErr != nil {
-				return fmt.Errorf("reserve %s for order %s: %w", l.SKU, orderID, getErr)
-			}
-			failures = append(failures, messages.LineFailure{SKU: l.SKU, Reason: messages.ReasonInsufficientStock, Requested: l.Quantity, Available: max(p.Available(), 0)})
+		case errors.As(err, &short):
+			failures = append(failures, messages.LineFailure{SKU: l.SKU, Reason: messages.ReasonInsufficientStock, Requested: l.Quantity, Available: max(short.Available, 0)})
 		default:
 			return fmt.Errorf("reserve %s for order %s: %w", l.SKU, orderID, err)
 		}
@@ -74,8 +66,8 @@ func (s *Service) ReserveStock(ctx context.Context, orderID string, lines []Line
 }
 
 func validateLines(orderID string, lines []Line) error {
-	if orderID == "" {
-		return fmt.Errorf("%w: missing order id", ErrInvalidStock)
+	if err := ValidateOrderID(orderID); err != nil {
+		return err
 	}
 	if len(lines) == 0 || len(lines) > messages.MaxItems {
 		return fmt.Errorf("%w: an order has 1 to %d lines, not %d", ErrInvalidStock, messages.MaxItems, len(lines))

@@ -52,17 +52,12 @@ func (s *Service) settleHolds(ctx context.Context, r Reservation) error {
 		return nil
 	}
 	for _, l := range r.Lines {
-		_, err := s.products.Update(ctx, l.SKU, func(p *Product) error {
-			if p.IsNew() {
-				return nil // unknown SKU: nothing held, nothing to write
-			}
-			if r.Status == Committed {
-				p.Commit(r.OrderID, s.now())
-			} else {
-				p.Release(r.OrderID, s.now())
-			}
-			return nil
-		})
+		var err error
+		if r.Status == Committed {
+			err = s.products.Commit(ctx, l.SKU, r.OrderID, s.now())
+		} else {
+			err = s.products.Release(ctx, l.SKU, r.OrderID, s.now())
+		}
 		if err != nil {
 			return fmt.Errorf("settle %s of order %s: %w", l.SKU, r.OrderID, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,6 +200,9 @@ func TestReserveStock_invalid(t *testing.T) {
 		lines   []inventory.Line
 	}{
 		{"no order id", "", []inventory.Line{{SKU: "A", Quantity: 1}}},
+		{"order id with a dot", "order.1", []inventory.Line{{SKU: "A", Quantity: 1}}},
+		{"order id with a dollar", "$order", []inventory.Line{{SKU: "A", Quantity: 1}}},
+		{"order id too long", strings.Repeat("a", inventory.MaxOrderIDLength+1), []inventory.Line{{SKU: "A", Quantity: 1}}},
 		{"no lines", "order-1", nil},
 		{"too many lines", "order-1", make([]inventory.Line, messages.MaxItems+1)},
 		{"bad SKU", "order-1", []inventory.Line{{SKU: "a b", Quantity: 1}}},
@@ -220,6 +224,25 @@ func TestReserveStock_invalid(t *testing.T) {
 			require.ErrorIs(t, err, inventory.ErrNoReservation)
 			assert.Empty(t, f.events.published())
 		})
+	}
+}
+
+func TestReleaseAndCommitStock_invalidOrderIDIsPoison(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"", "order.1", "$order", "order 1", "ordér", strings.Repeat("a", inventory.MaxOrderIDLength+1)} {
+		f := newFixture(t, map[string]int{"A": 10})
+
+		for name, act := range map[string]func(context.Context, string, string) error{
+			"release": f.svc.ReleaseStock, "commit": f.svc.CommitStock,
+		} {
+			err := act(t.Context(), id, "corr")
+
+			require.ErrorIs(t, err, inventory.ErrInvalidStock, "%s %q", name, id)
+			require.ErrorIs(t, err, messages.ErrInvalid, "%s %q", name, id)
+		}
+		_, err := f.reservations.Get(t.Context(), id)
+		require.ErrorIs(t, err, inventory.ErrNoReservation)
+		assert.Empty(t, f.events.published())
 	}
 }
 
@@ -264,11 +287,11 @@ type holdHook struct {
 	hook  func()
 }
 
-func (h *holdHook) Update(ctx context.Context, sku string, fn func(*inventory.Product) error) (inventory.Product, error) {
+func (h *holdHook) Hold(ctx context.Context, sku, orderID string, qty int, now time.Time) error {
 	if sku == h.sku && h.fired.CompareAndSwap(false, true) {
 		h.hook() // may update products itself, so not under a sync.Once
 	}
-	return h.Products.Update(ctx, sku, fn)
+	return h.Products.Hold(ctx, sku, orderID, qty, now)
 }
 
 // A release decided while the reservation is placing its holds: whatever the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/orderflow/orderflow/app/inventory"
 )
@@ -49,6 +50,47 @@ func (r *ProductRepository) List(ctx context.Context) ([]inventory.Product, erro
 // Update implements inventory.Products.
 func (r *ProductRepository) Update(ctx context.Context, sku string, fn func(*inventory.Product) error) (inventory.Product, error) {
 	return r.s.update(ctx, sku, fn)
+}
+
+// Hold implements inventory.Products in place, without copying the product.
+func (r *ProductRepository) Hold(ctx context.Context, sku, orderID string, qty int, now time.Time) error {
+	if err := inventory.ValidateHold(orderID, qty); err != nil {
+		return err
+	}
+	found, err := r.s.modify(ctx, sku, func(p *inventory.Product) error {
+		return p.Hold(orderID, qty, now)
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return inventory.ErrUnknownSKU
+	}
+	return nil
+}
+
+// Release implements inventory.Products in place, without copying the product.
+func (r *ProductRepository) Release(ctx context.Context, sku, orderID string, now time.Time) error {
+	if err := inventory.ValidateOrderID(orderID); err != nil {
+		return err
+	}
+	_, err := r.s.modify(ctx, sku, func(p *inventory.Product) error {
+		p.Release(orderID, now)
+		return nil
+	})
+	return err
+}
+
+// Commit implements inventory.Products in place, without copying the product.
+func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now time.Time) error {
+	if err := inventory.ValidateOrderID(orderID); err != nil {
+		return err
+	}
+	_, err := r.s.modify(ctx, sku, func(p *inventory.Product) error {
+		p.Commit(orderID, now)
+		return nil
+	})
+	return err
 }
 
 // ReservationRepository keeps reservations in memory.

@@ -57,6 +57,33 @@ func (s *store[T]) update(ctx context.Context, id string, fn func(*T) error) (T,
 	return work, nil
 }
 
+// modify runs fn on the stored item itself, under the lock and without copying
+// it, and stores what fn left unless it failed; false means there is no such
+// item (fn did not run). It costs what fn costs, whatever the size of the item
+// (a product holding stock for ten thousand orders), where update copies it
+// twice. That is safe because no one outside the store can reach a stored
+// item: get, update and all hand out deep copies, and update stores a copy of
+// its work. So fn must not keep what it is given beyond its call, and must
+// change nothing when it fails (fn sees the item's maps and slices themselves).
+func (s *store[T]) modify(ctx context.Context, id string, fn func(*T) error) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.items[id]
+	if !ok {
+		return false, nil
+	}
+	// v is a shallow copy (a map's value is not addressable): its maps are the
+	// stored ones, so copying it costs nothing that grows with the item.
+	if err := fn(&v); err != nil {
+		return true, err
+	}
+	s.items[id] = v
+	return true, nil
+}
+
 // all returns copies of every item that keep says yes to.
 func (s *store[T]) all(ctx context.Context, keep func(*T) bool) ([]T, error) {
 	if err := ctx.Err(); err != nil {

@@ -6,6 +6,9 @@
 // result back only if the document's revision is still the one it read. That
 // compare-and-set on a single document is atomic on mongod (and on the test
 // server of tools/mongotest), so no multi-document transaction is needed.
+// Products add Hold, Release and Commit: single conditional updates of one
+// order's hold ("holds.<order>"), so that a SKU with many holds costs no more
+// to reserve; each moves the revision, so a concurrent Update retries.
 //
 // Documents are types of their own (bson tags, snake_case fields) with named
 // converters to and from the domain types, which stay free of storage tags.

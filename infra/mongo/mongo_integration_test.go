@@ -158,7 +158,7 @@ var (
 
 // freshDatabase returns an empty database of its own, dropped after the test:
 // the test server scans whole collections for most queries, so they stay small.
-func freshDatabase(t *testing.T) *mongo.Database {
+func freshDatabase(t testing.TB) *mongo.Database {
 	t.Helper()
 	uri := os.Getenv("MONGODB_URI")
 	if uri == "" {

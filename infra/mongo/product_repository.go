@@ -1,9 +1,10 @@
 package mongo
 
 import (
-	"cmp"
 	"context"
-	"slices"
+	"errors"
+	"fmt"
+	"maps"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -63,35 +64,176 @@ func (r *ProductRepository) Update(ctx context.Context, sku string, fn func(*inv
 	return r.s.update(ctx, sku, fn)
 }
 
-// productDocument is the stock of one SKU as stored. The holds are an array, not
-// a subdocument keyed by order id: an order id comes from a message, and a field
-// name with '.' or a leading '$' is refused or ambiguous in MongoDB, while any
-// string is fine as a value.
+// Hold implements inventory.Products with one conditional update that matches
+// only if the order holds nothing yet and enough is available:
+//
+//	{_id: sku, "holds.<order>": {$exists: false}, available: {$gte: qty}}
+//	{$inc: {reserved: qty, available: -qty, revision: 1}, $set: {"holds.<order>": qty, updated_at: now}}
+//
+// Atomic on one document, and neither the client nor the update reads the
+// other holds. When it matches nothing, a read of the two fields that decide
+// says why: no product, held already (no change), or not enough available.
+func (r *ProductRepository) Hold(ctx context.Context, sku, orderID string, qty int, now time.Time) error {
+	if err := inventory.ValidateHold(orderID, qty); err != nil {
+		return err
+	}
+	field := holdField(orderID)
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			if err := pause(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		res, err := r.s.coll.UpdateOne(ctx,
+			bson.D{
+				{Key: "_id", Value: sku},
+				{Key: field, Value: bson.D{{Key: "$exists", Value: false}}},
+				{Key: availableField, Value: bson.D{{Key: "$gte", Value: qty}}},
+			},
+			bson.D{
+				{Key: "$inc", Value: bson.D{{Key: reservedField, Value: qty}, {Key: availableField, Value: -qty}, {Key: revisionField, Value: 1}}},
+				{Key: "$set", Value: bson.D{{Key: field, Value: qty}, {Key: updatedAtField, Value: storedTime(now)}}},
+			})
+		if err != nil {
+			return fmt.Errorf("hold %s for order %s: %w", sku, orderID, err)
+		}
+		if res.MatchedCount == 1 {
+			return nil
+		}
+		var d holdView
+		err = r.s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
+			options.FindOne().SetProjection(bson.D{{Key: availableField, Value: 1}, {Key: field, Value: 1}})).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return inventory.ErrUnknownSKU
+		}
+		if err != nil {
+			return fmt.Errorf("read %s after a refused hold: %w", sku, err)
+		}
+		if _, held := d.Holds[orderID]; held {
+			return nil
+		}
+		if d.Available == nil {
+			return fmt.Errorf("hold %s for order %s: %w", sku, orderID, errNoAvailableField)
+		}
+		if *d.Available < qty {
+			return &inventory.InsufficientStockError{SKU: sku, Requested: qty, Available: *d.Available}
+		}
+		// Stock came back between the update and the read: try again.
+	}
+	return fmt.Errorf("hold %s for order %s: %w (%d attempts)", sku, orderID, ErrContention, maxAttempts)
+}
+
+// Release implements inventory.Products: see settle.
+func (r *ProductRepository) Release(ctx context.Context, sku, orderID string, now time.Time) error {
+	return r.settle(ctx, "release", sku, orderID, now, func(qty int) bson.D {
+		return bson.D{{Key: reservedField, Value: -qty}, {Key: availableField, Value: qty}, {Key: revisionField, Value: 1}}
+	})
+}
+
+// Commit implements inventory.Products: see settle.
+func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now time.Time) error {
+	return r.settle(ctx, "commit", sku, orderID, now, func(qty int) bson.D {
+		return bson.D{{Key: reservedField, Value: -qty}, {Key: onHandField, Value: -qty}, {Key: revisionField, Value: 1}}
+	})
+}
+
+// settle removes the order's hold, if any, in two steps that read and write
+// that hold alone: read its quantity, then
+//
+//	{_id: sku, "holds.<order>": qty}  {$inc: inc(qty), $unset: {"holds.<order>": ""}, $set: {updated_at: now}}
+//
+// which matches only if the hold is still the one read, so the counts move by
+// what it held, once. No match means a concurrent settle removed it (or, at
+// worst, it was removed and held anew): read again.
+func (r *ProductRepository) settle(ctx context.Context, op, sku, orderID string, now time.Time, inc func(qty int) bson.D) error {
+	if err := inventory.ValidateOrderID(orderID); err != nil {
+		return err
+	}
+	field := holdField(orderID)
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			if err := pause(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		var d holdView
+		err := r.s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: sku}},
+			options.FindOne().SetProjection(bson.D{{Key: field, Value: 1}})).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s of order %s: read the hold: %w", op, sku, orderID, err)
+		}
+		qty, held := d.Holds[orderID]
+		if !held {
+			return nil
+		}
+		res, err := r.s.coll.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: sku}, {Key: field, Value: qty}},
+			bson.D{
+				{Key: "$inc", Value: inc(qty)},
+				{Key: "$unset", Value: bson.D{{Key: field, Value: ""}}},
+				{Key: "$set", Value: bson.D{{Key: updatedAtField, Value: storedTime(now)}}},
+			})
+		if err != nil {
+			return fmt.Errorf("%s %s of order %s: %w", op, sku, orderID, err)
+		}
+		if res.MatchedCount == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s %s of order %s: %w (%d attempts)", op, sku, orderID, ErrContention, maxAttempts)
+}
+
+// errNoAvailableField is a product document written before holds became a
+// subdocument and available a stored field (no release had that form); a
+// SetStock would rewrite it, but reading the old holds array is not supported.
+var errNoAvailableField = errors.New("product document has no available field: written by an older version")
+
+// The bson names of productDocument's fields that Hold, Release and Commit change.
+const (
+	onHandField    = "on_hand"
+	reservedField  = "reserved"
+	availableField = "available"
+	holdsField     = "holds"
+	updatedAtField = "updated_at"
+)
+
+// holdField is the path of an order's hold. inventory.ValidateOrderID has
+// made sure the order id holds no '.' and no '$'.
+func holdField(orderID string) string { return holdsField + "." + orderID }
+
+// holdView is what Hold and settle read of a product: one hold at most.
+type holdView struct {
+	Available *int           `bson:"available"`
+	Holds     map[string]int `bson:"holds"`
+}
+
+// productDocument is the stock of one SKU as stored. The holds are a
+// subdocument keyed by order id, so that Hold, Release and Commit can test and
+// change one hold ("holds.<order>") without reading or writing the others; an
+// order id is a valid field name because inventory validates it. Available is
+// stored (always on_hand - reserved) so that a hold's filter can test it.
 type productDocument struct {
 	SKU       string         `bson:"_id"`
 	OnHand    int            `bson:"on_hand"`
 	Reserved  int            `bson:"reserved"`
-	Holds     []holdDocument `bson:"holds"`
+	Available int            `bson:"available"`
+	Holds     map[string]int `bson:"holds"`
 	UpdatedAt time.Time      `bson:"updated_at"`
 	Revision  int64          `bson:"revision"`
 }
 
-type holdDocument struct {
-	OrderID  string `bson:"order_id"`
-	Quantity int    `bson:"quantity"`
-}
-
 func toProductDocument(p inventory.Product) productDocument {
-	holds := make([]holdDocument, 0, len(p.Holds))
-	for orderID, qty := range p.Holds {
-		holds = append(holds, holdDocument{OrderID: orderID, Quantity: qty})
-	}
-	// Sorted so that the same stock is always the same document.
-	slices.SortFunc(holds, func(a, b holdDocument) int { return cmp.Compare(a.OrderID, b.OrderID) })
+	// Never nil: "holds.<order>" cannot be set inside a null.
+	holds := make(map[string]int, len(p.Holds))
+	maps.Copy(holds, p.Holds)
 	return productDocument{
 		SKU:       p.SKU,
 		OnHand:    p.OnHand,
 		Reserved:  p.Reserved,
+		Available: p.Available(),
 		Holds:     holds,
 		UpdatedAt: storedTime(p.UpdatedAt),
 		Revision:  p.Revision,
@@ -101,10 +243,7 @@ func toProductDocument(p inventory.Product) productDocument {
 func (d productDocument) toDomain() inventory.Product {
 	var holds map[string]int
 	if len(d.Holds) > 0 {
-		holds = make(map[string]int, len(d.Holds))
-		for _, h := range d.Holds {
-			holds[h.OrderID] = h.Quantity
-		}
+		holds = maps.Clone(d.Holds)
 	}
 	return inventory.Product{
 		SKU:       d.SKU,
