@@ -146,6 +146,7 @@ func (h *harness) do(method, path string, body any, headers ...string) (int, htt
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(h.t, err)
+	checkAgainstSpec(h.t, req, resp.StatusCode, resp.Header, raw)
 	return resp.StatusCode, resp.Header, raw
 }
 
