@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/orderflow/orderflow/app/outbox"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -57,11 +58,10 @@ func (s *Service) publishPending(ctx context.Context, sh Shipment) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	for _, c := range pending {
-		ev := eventFor(sh, c)
-		if err := s.events.Publish(messages.WithCorrelationID(ctx, c.CorrelationID), ev); err != nil {
-			return fmt.Errorf("publish %T of order %s: %w", ev, sh.OrderID, err)
-		}
+	if err := outbox.Publish(ctx, s.events, pending,
+		func(c Change) string { return c.CorrelationID },
+		func(c Change) any { return eventFor(sh, c) }); err != nil {
+		return fmt.Errorf("shipment of order %s: %w", sh.OrderID, err)
 	}
 	n := len(sh.History)
 	if _, err := s.repo.Update(ctx, sh.OrderID, func(cur *Shipment) error {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/orderflow/orderflow/app/outbox"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -136,25 +137,12 @@ func (s *Shipment) record(status Status, at time.Time, reason, correlationID str
 
 // Unpublished returns the changes whose events are not published yet.
 func (s *Shipment) Unpublished() []Change {
-	var out []Change
-	for _, c := range s.History {
-		if !c.Published {
-			out = append(out, c)
-		}
-	}
-	return out
+	return outbox.Pending(s.History, func(c Change) bool { return c.Published })
 }
 
 // MarkPublished records that the events of the first n changes are published.
 func (s *Shipment) MarkPublished(n int) {
-	changed := false
-	for i := 0; i < n && i < len(s.History); i++ {
-		if !s.History[i].Published {
-			s.History[i].Published = true
-			changed = true
-		}
-	}
-	if changed {
+	if outbox.MarkFirst(s.History, n, func(c *Change) *bool { return &c.Published }) {
 		s.Revision++
 	}
 }

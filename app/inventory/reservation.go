@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/orderflow/orderflow/app/outbox"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -109,25 +110,12 @@ func (r *Reservation) record(s ReservationStatus, at time.Time, correlationID st
 
 // Unpublished returns the changes whose events are not published yet.
 func (r *Reservation) Unpublished() []Change {
-	var out []Change
-	for _, c := range r.History {
-		if !c.Published {
-			out = append(out, c)
-		}
-	}
-	return out
+	return outbox.Pending(r.History, func(c Change) bool { return c.Published })
 }
 
 // MarkPublished records that the events of the first n changes are published.
 func (r *Reservation) MarkPublished(n int) {
-	changed := false
-	for i := 0; i < n && i < len(r.History); i++ {
-		if !r.History[i].Published {
-			r.History[i].Published = true
-			changed = true
-		}
-	}
-	if changed {
+	if outbox.MarkFirst(r.History, n, func(c *Change) *bool { return &c.Published }) {
 		r.Revision++
 	}
 }

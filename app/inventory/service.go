@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/orderflow/orderflow/app/outbox"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -70,11 +71,10 @@ func (s *Service) publishPending(ctx context.Context, r Reservation) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	for _, c := range pending {
-		ev := eventFor(r, c)
-		if err := s.events.Publish(messages.WithCorrelationID(ctx, c.CorrelationID), ev); err != nil {
-			return fmt.Errorf("publish %T of order %s: %w", ev, r.OrderID, err)
-		}
+	if err := outbox.Publish(ctx, s.events, pending,
+		func(c Change) string { return c.CorrelationID },
+		func(c Change) any { return eventFor(r, c) }); err != nil {
+		return fmt.Errorf("reservation of order %s: %w", r.OrderID, err)
 	}
 	n := len(r.History)
 	if _, err := s.reservations.Update(ctx, r.OrderID, func(cur *Reservation) error {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/orderflow/orderflow/app/outbox"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -190,25 +191,12 @@ func (o *Order) record(status Status, at time.Time, reason, correlationID string
 
 // Unpublished returns the changes whose events are not published yet, oldest first.
 func (o *Order) Unpublished() []Change {
-	var out []Change
-	for _, c := range o.History {
-		if !c.Published {
-			out = append(out, c)
-		}
-	}
-	return out
+	return outbox.Pending(o.History, func(c Change) bool { return c.Published })
 }
 
 // MarkPublished records that the events of the first n changes are published.
 func (o *Order) MarkPublished(n int) {
-	changed := false
-	for i := 0; i < n && i < len(o.History); i++ {
-		if !o.History[i].Published {
-			o.History[i].Published = true
-			changed = true
-		}
-	}
-	if changed {
+	if outbox.MarkFirst(o.History, n, func(c *Change) *bool { return &c.Published }) {
 		o.Revision++
 	}
 }

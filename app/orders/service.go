@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/orderflow/orderflow/app/outbox"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -43,11 +44,10 @@ func (s *Service) publishPending(ctx context.Context, o Order) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	for _, c := range pending {
-		ev := eventFor(o, c)
-		if err := s.events.Publish(messages.WithCorrelationID(ctx, c.CorrelationID), ev); err != nil {
-			return fmt.Errorf("publish %T of order %s: %w", ev, o.ID, err)
-		}
+	if err := outbox.Publish(ctx, s.events, pending,
+		func(c Change) string { return c.CorrelationID },
+		func(c Change) any { return eventFor(o, c) }); err != nil {
+		return fmt.Errorf("order %s: %w", o.ID, err)
 	}
 	n := len(o.History)
 	if _, err := s.repo.Update(ctx, o.ID, func(cur *Order) error {

@@ -1,0 +1,58 @@
+// Package outbox is what the services' domains share: an aggregate's history
+// doubles as its outbox, each entry recording whether its event was published.
+//
+// Saving a change and publishing its event cannot be one atomic step without a
+// transaction across the store and the broker. So the change is saved with an
+// unpublished entry, its event is published, the entry is marked, and only then
+// is the triggering message acked: whichever delivery touches the aggregate
+// next publishes what a crash left unpublished. Consumers deduplicate by state.
+//
+// It knows no service; each aggregate passes accessors for its own entry type.
+package outbox
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+// Pending returns the entries whose event is not published yet, oldest first.
+func Pending[E any](history []E, published func(E) bool) []E {
+	var out []E
+	for _, e := range history {
+		if !published(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// MarkFirst marks the first n entries published and reports whether any was not.
+func MarkFirst[E any](history []E, n int, published func(*E) *bool) bool {
+	changed := false
+	for i := 0; i < n && i < len(history); i++ {
+		if p := published(&history[i]); !*p {
+			*p = true
+			changed = true
+		}
+	}
+	return changed
+}
+
+// Publisher publishes domain events (watermill's cqrs.EventBus in production).
+type Publisher interface {
+	Publish(ctx context.Context, event any) error
+}
+
+// Publish publishes the event of each entry, in order, each with the
+// correlation ID of the change that caused it.
+func Publish[E any](ctx context.Context, pub Publisher, pending []E, correlationID func(E) string, event func(E) any) error {
+	for _, e := range pending {
+		ev := event(e)
+		if err := pub.Publish(messages.WithCorrelationID(ctx, correlationID(e)), ev); err != nil {
+			return fmt.Errorf("publish %T: %w", ev, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/app/outbox"
+	"github.com/orderflow/orderflow/messages"
+)
+
+type entry struct {
+	name, correlationID string
+	published           bool
+}
+
+func published(e entry) bool     { return e.published }
+func flag(e *entry) *bool        { return &e.published }
+func correlation(e entry) string { return e.correlationID }
+func event(e entry) any          { return e.name }
+
+type recorder struct {
+	events, correlations []string
+	failAt               int
+}
+
+func (r *recorder) Publish(ctx context.Context, ev any) error {
+	if len(r.events) == r.failAt {
+		return errors.New("broker down")
+	}
+	r.events = append(r.events, ev.(string))
+	r.correlations = append(r.correlations, messages.CorrelationID(ctx))
+	return nil
+}
+
+func TestPendingAndMarkFirst(t *testing.T) {
+	t.Parallel()
+	history := []entry{{name: "a", published: true}, {name: "b"}, {name: "c"}}
+	assert.Equal(t, []entry{{name: "b"}, {name: "c"}}, outbox.Pending(history, published))
+
+	assert.True(t, outbox.MarkFirst(history, 2, flag))
+	assert.Equal(t, []entry{{name: "c"}}, outbox.Pending(history, published))
+	assert.False(t, outbox.MarkFirst(history, 2, flag), "marking again changes nothing")
+	assert.True(t, outbox.MarkFirst(history, 10, flag), "n past the end marks everything")
+	assert.Empty(t, outbox.Pending(history, published))
+}
+
+func TestPublishInOrderWithEachCorrelationID(t *testing.T) {
+	t.Parallel()
+	pending := []entry{{name: "a", correlationID: "c-1"}, {name: "b", correlationID: "c-2"}}
+	r := &recorder{failAt: -1}
+	require.NoError(t, outbox.Publish(context.Background(), r, pending, correlation, event))
+	assert.Equal(t, []string{"a", "b"}, r.events)
+	assert.Equal(t, []string{"c-1", "c-2"}, r.correlations)
+
+	failing := &recorder{failAt: 1}
+	require.Error(t, outbox.Publish(context.Background(), failing, pending, correlation, event))
+	assert.Equal(t, []string{"a"}, failing.events, "stops at the first failure; the rest stays pending")
+}
