@@ -41,7 +41,7 @@ func TestRestartKeepsOrdersAndStockAndFinishesTheSaga(t *testing.T) {
 	prefix := fmt.Sprintf("restart_%d_", time.Now().UnixNano())
 	ordersRepo := ordersOf(t, uri, prefix)
 	env := []string{
-		"MONGODB_URI=" + uri, "MONGODB_DATABASE_PREFIX=" + prefix,
+		"MONGODB_URI=" + uri, "MONGODB_DATABASE_PREFIX=" + prefix, "REQUEST_TIMEOUT=30s",
 		"COURIER=auto", "COURIER_DISPATCH_AFTER=1s", "COURIER_DELIVER_AFTER=1s",
 		"SEED_DEMO=false", "SHUTDOWN_TIMEOUT=10s",
 	}
@@ -153,7 +153,7 @@ func launch(t *testing.T, bin, name string, args, env []string) *process {
 		env = append(env, "OPS_ADDR="+freeAddr(t))
 	}
 	p := &process{name: name, bin: bin, args: args, env: env, owner: t, opsURL: "http://" + envValue(env, "OPS_ADDR"),
-		client: &http.Client{Timeout: 10 * time.Second}}
+		client: &http.Client{Timeout: 40 * time.Second}}
 	if addr := envValue(env, "HTTP_ADDR"); addr != "" {
 		p.url = "http://" + addr
 	}

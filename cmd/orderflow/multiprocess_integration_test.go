@@ -239,6 +239,10 @@ func kafkaEnv(t *testing.T) ([]string, kafkaTopics) {
 	return []string{
 		"KAFKA_BROKERS=" + brokers, "KAFKA_TOPIC_PREFIX=" + prefix, "KAFKA_PARTITIONS=4",
 		"MONGODB_URI=" + uri, "MONGODB_DATABASE_PREFIX=" + prefix, "SEED_DEMO=false",
+		// The scenarios run side by side on 2 shared cores against a test server that
+		// takes one command at a time: answers can be slow, and these tests are about
+		// correctness, not latency (a slow answer is a 503 with Retry-After, by design).
+		"REQUEST_TIMEOUT=30s",
 	}, topics
 }
 
