@@ -113,6 +113,35 @@ func (h *ReplyHub) ListenForNotifications(ctx context.Context, params requestrep
 	return out, nil
 }
 
+// Probe publishes a reply addressed to nobody but this hub and waits for it to
+// come back through the reply subscription. A subscription that starts from the
+// newest offset drops replies published before it has its partitions, so a
+// gateway is ready only once a probe has returned.
+func (h *ReplyHub) Probe(ctx context.Context, pub message.Publisher) error {
+	op := "probe-" + watermill.NewUUID()
+	in := make(chan *message.Message, 1)
+	h.mu.Lock()
+	h.waiting[op] = in
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.waiting, op)
+		h.mu.Unlock()
+	}()
+	msg := message.NewMessage(watermill.NewUUID(), []byte("{}"))
+	msg.Metadata.Set(requestreply.OperationIDMetadataKey, op)
+	msg.Metadata.Set(messages.MetadataPartitionKey, op)
+	if err := pub.Publish(messages.TopicReplies, msg); err != nil {
+		return fmt.Errorf("publish probe: %w", err)
+	}
+	select {
+	case <-in:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("the reply subscription did not deliver a probe: %w", ctx.Err())
+	}
+}
+
 // OnCommandProcessed implements requestreply.Backend; the gateway handles no commands.
 func (h *ReplyHub) OnCommandProcessed(context.Context, requestreply.BackendOnCommandProcessedParams[json.RawMessage]) error {
 	return errors.New("the gateway handles no commands")

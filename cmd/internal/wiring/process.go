@@ -133,6 +133,9 @@ func RunProcess(ctx context.Context, which []string) error {
 	var api http.Handler
 	for _, s := range services {
 		o.AddRouter(s.Name, s.Router)
+		if s.Ready != nil {
+			o.AddCheck(ops.Check{Name: s.Name, Check: s.Ready})
+		}
 		if s.Handler != nil {
 			api = o.InstrumentHTTP(s.Handler, RouteTemplate)
 		}

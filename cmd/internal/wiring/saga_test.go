@@ -186,3 +186,12 @@ func TestIdempotencyKeyPlacesOneOrder(t *testing.T) {
 	status, _, _ = h.do(http.MethodPost, "/orders", map[string]any{"customer_id": "c-1", "items": []messages.Item{item("SKU-A", 2)}}, "Idempotency-Key", "key-1")
 	assert.Equal(t, http.StatusUnprocessableEntity, status)
 }
+
+func TestGatewayIsReadyOnceRepliesFlow(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	require.Eventually(t, func() bool {
+		status, _, _ := h.do(http.MethodGet, "/readyz", nil)
+		return status == http.StatusOK
+	}, 10*time.Second, 5*time.Millisecond)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
@@ -43,6 +44,8 @@ type Service struct {
 	Background []func(ctx context.Context) error
 	// Handler is the gateway's HTTP API (nil for the other services).
 	Handler http.Handler
+	// Ready, when set, is the service's own readiness beyond its router running.
+	Ready func(ctx context.Context) error
 }
 
 func (d Deps) router(name, poisonTopic string) (*message.Router, *messaging.Processors, error) {
@@ -172,11 +175,36 @@ func NewGateway(d Deps, consumerGroup string, ready func(context.Context) error)
 	}
 	r.AddConsumerHandler(consumerGroup, messages.TopicReplies, sub, hub.Handle)
 	s := &Service{Name: "gateway", Router: r}
+	// Ready once a reply published now comes back: before that, the reply
+	// subscription may not have its partitions yet and answers would be lost.
+	var repliesFlow atomic.Bool
+	s.Background = append(s.Background, func(ctx context.Context) error {
+		for ctx.Err() == nil {
+			probeCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			err := hub.Probe(probeCtx, d.PubSub.Publisher)
+			cancel()
+			if err == nil {
+				repliesFlow.Store(true)
+				return nil
+			}
+			d.Logger.Debug("gateway not ready yet", "error", err)
+		}
+		return nil
+	})
+	s.Ready = func(context.Context) error {
+		if !repliesFlow.Load() {
+			return fmt.Errorf("the gateway's reply subscription does not deliver yet")
+		}
+		return nil
+	}
 	s.Handler = httpapi.NewHandler(httpapi.Config{
 		Commands: messaging.Requester{Bus: bus, Hub: hub, Timeout: d.Config.RequestTimeout},
 		Ready: func(ctx context.Context) error {
 			if !r.IsRunning() {
 				return fmt.Errorf("the gateway's router is not running")
+			}
+			if err := s.Ready(ctx); err != nil {
+				return err
 			}
 			if ready != nil {
 				return ready(ctx)
