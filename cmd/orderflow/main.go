@@ -14,7 +14,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
+	"github.com/orderflow/orderflow/infra/logging"
 )
 
 func main() {
@@ -54,7 +54,20 @@ func main() {
 // its own ops port (OPS_ADDR's port + 0, 1, 2, 3), stops them all with SIGTERM
 // when ctx is done or one of them exits, and waits for them.
 func supervise(ctx context.Context) error {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("process", "supervisor")
+	// The children read the same configuration; checking it here reports a bad
+	// value once, before anything starts, and logs as they do.
+	cfg, err := wiring.LoadConfig()
+	if err != nil {
+		return err
+	}
+	if _, err := wiring.LoadProcessConfig(); err != nil {
+		return err
+	}
+	logger, err := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger = logger.With("process", "supervisor")
 	exe, err := os.Executable()
 	if err != nil {
 		return err
