@@ -75,6 +75,22 @@ func NewReplyHub() *ReplyHub {
 	return &ReplyHub{waiting: map[string]chan *message.Message{}}
 }
 
+// expect registers a waiter for the reply to op.
+func (h *ReplyHub) expect(op string) chan *message.Message {
+	in := make(chan *message.Message, 1)
+	h.mu.Lock()
+	h.waiting[op] = in
+	h.mu.Unlock()
+	return in
+}
+
+// forget drops the waiter for op, if it still waits.
+func (h *ReplyHub) forget(op string) {
+	h.mu.Lock()
+	delete(h.waiting, op)
+	h.mu.Unlock()
+}
+
 // Handle is the consumer handler of messages.TopicReplies.
 func (h *ReplyHub) Handle(msg *message.Message) error {
 	op := msg.Metadata.Get(requestreply.OperationIDMetadataKey)
@@ -91,10 +107,7 @@ func (h *ReplyHub) Handle(msg *message.Message) error {
 // ListenForNotifications implements requestreply.Backend.
 func (h *ReplyHub) ListenForNotifications(ctx context.Context, params requestreply.BackendListenForNotificationsParams) (<-chan requestreply.Reply[json.RawMessage], error) {
 	op := string(params.OperationID)
-	in := make(chan *message.Message, 1)
-	h.mu.Lock()
-	h.waiting[op] = in
-	h.mu.Unlock()
+	in := h.expect(op)
 
 	out := make(chan requestreply.Reply[json.RawMessage], 1)
 	start := time.Now()
@@ -104,9 +117,7 @@ func (h *ReplyHub) ListenForNotifications(ctx context.Context, params requestrep
 		case msg := <-in:
 			out <- requestreply.Reply[json.RawMessage]{HandlerResult: json.RawMessage(msg.Payload), NotificationMessage: msg}
 		case <-ctx.Done():
-			h.mu.Lock()
-			delete(h.waiting, op)
-			h.mu.Unlock()
+			h.forget(op)
 			out <- requestreply.Reply[json.RawMessage]{Error: requestreply.ReplyTimeoutError{Duration: time.Since(start), Err: ctx.Err()}}
 		}
 	}()
@@ -119,15 +130,8 @@ func (h *ReplyHub) ListenForNotifications(ctx context.Context, params requestrep
 // gateway is ready only once a probe has returned.
 func (h *ReplyHub) Probe(ctx context.Context, pub message.Publisher) error {
 	op := "probe-" + watermill.NewUUID()
-	in := make(chan *message.Message, 1)
-	h.mu.Lock()
-	h.waiting[op] = in
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.waiting, op)
-		h.mu.Unlock()
-	}()
+	in := h.expect(op)
+	defer h.forget(op)
 	msg := message.NewMessage(watermill.NewUUID(), []byte("{}"))
 	msg.Metadata.Set(requestreply.OperationIDMetadataKey, op)
 	msg.Metadata.Set(messages.MetadataPartitionKey, op)
