@@ -2,14 +2,11 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/orderflow/orderflow/messages"
 )
-
-var errNoStock = errors.New("reply without stock levels")
 
 type shipmentResponse struct {
 	OrderID string                `json:"order_id"`

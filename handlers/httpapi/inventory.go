@@ -2,12 +2,17 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/gorilla/mux"
 
 	"github.com/orderflow/orderflow/messages"
 )
+
+// errNoStock is a reply to SetStock that says ok but carries no levels: a bug
+// of the service, answered as unavailable rather than with a body off the contract.
+var errNoStock = errors.New("reply without stock levels")
 
 type setStockRequest struct {
 	OnHand json.RawMessage `json:"on_hand"`
