@@ -126,7 +126,7 @@ func RunProcess(ctx context.Context, which []string) error {
 		// Every gateway instance reads every reply and keeps those it waits for.
 		gatewayGroup = "gateway.replies." + pcfg.InstanceID
 	}
-	services, err := NewServices(ctx, Deps{Config: cfg, PubSub: ps, Logger: logger}, stores, which, gatewayGroup, o.Ready)
+	services, err := NewServices(ctx, Deps{Config: cfg, PubSub: ps, Logger: logger, Metrics: o.Registry}, stores, which, gatewayGroup, o.Ready)
 	if err != nil {
 		return err
 	}

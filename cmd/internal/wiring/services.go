@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/app/delivery"
 	"github.com/orderflow/orderflow/app/inventory"
@@ -34,6 +35,16 @@ type Deps struct {
 	Middleware []message.HandlerMiddleware
 	// Now is the services' clock (nil: time.Now).
 	Now func() time.Time
+	// Metrics registers the services' own metrics (nil: a registry nobody reads).
+	Metrics prometheus.Registerer
+}
+
+// metrics returns where the services register their metrics.
+func (d Deps) metrics() prometheus.Registerer {
+	if d.Metrics == nil {
+		return prometheus.NewRegistry()
+	}
+	return d.Metrics
 }
 
 // Service is one service ready to run: its router and what runs beside it.
