@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
+	"github.com/orderflow/orderflow/infra/faults"
 	"github.com/orderflow/orderflow/infra/logging"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -72,10 +73,7 @@ func NewRouter(cfg RouterConfig) (*message.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new router: %w", err)
 	}
-	poison, err := middleware.PoisonQueue(cfg.Publisher, cfg.PoisonTopic)
-	if err != nil {
-		return nil, fmt.Errorf("poison queue: %w", err)
-	}
+	poison := PoisonQueue(cfg.Publisher, cfg.PoisonTopic, cfg.Service, func(err error) bool { return faults.Classify(err) != faults.Shutdown && faults.Classify(err) != faults.Transient })
 	retry := middleware.Retry{
 		MaxRetries:          cfg.Retry.MaxRetries,
 		InitialInterval:     cfg.Retry.InitialInterval,
