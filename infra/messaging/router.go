@@ -73,7 +73,9 @@ func NewRouter(cfg RouterConfig) (*message.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new router: %w", err)
 	}
-	poison := PoisonQueue(cfg.Publisher, cfg.PoisonTopic, cfg.Service, func(err error) bool { return faults.Classify(err) != faults.Shutdown && faults.Classify(err) != faults.Transient })
+	poison := PoisonQueue(cfg.Publisher, cfg.PoisonTopic, cfg.Service, func(err error) bool {
+		return faults.Classify(err) != faults.Shutdown && faults.Classify(err) != faults.Transient
+	})
 	retry := middleware.Retry{
 		MaxRetries:          cfg.Retry.MaxRetries,
 		InitialInterval:     cfg.Retry.InitialInterval,

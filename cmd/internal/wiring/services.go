@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/app/delivery"
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
+	"github.com/orderflow/orderflow/app/poison"
 	"github.com/orderflow/orderflow/handlers"
 	deliveryhandlers "github.com/orderflow/orderflow/handlers/delivery"
 	"github.com/orderflow/orderflow/handlers/httpapi"
@@ -92,7 +93,7 @@ func register(p *messaging.Processors, commands []cqrs.CommandHandler, groups []
 }
 
 // NewOrders builds the orders service on the given store.
-func NewOrders(d Deps, repo orders.Repository) (*Service, error) {
+func NewOrders(d Deps, repo orders.Repository, poisoned poison.Store) (*Service, error) {
 	r, p, err := d.router("orders", messages.TopicOrdersPoison)
 	if err != nil {
 		return nil, err
@@ -106,12 +107,15 @@ func NewOrders(d Deps, repo orders.Repository) (*Service, error) {
 	if err := register(p, ordershandlers.CommandHandlers(svc, replies), ordershandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("orders handlers: %w", err)
 	}
+	if err := d.addPoisonQueue(r, p, "orders", messages.TopicOrdersPoison, poisoned, replies); err != nil {
+		return nil, err
+	}
 	return &Service{Name: "orders", Router: r}, nil
 }
 
 // NewInventory builds the inventory service on the given stores, seeding the
 // demo catalogue when configured.
-func NewInventory(ctx context.Context, d Deps, products inventory.Products, reservations inventory.Reservations) (*Service, error) {
+func NewInventory(ctx context.Context, d Deps, products inventory.Products, reservations inventory.Reservations, poisoned poison.Store) (*Service, error) {
 	r, p, err := d.router("inventory", messages.TopicInventoryPoison)
 	if err != nil {
 		return nil, err
@@ -130,12 +134,15 @@ func NewInventory(ctx context.Context, d Deps, products inventory.Products, rese
 	if err := register(p, inventoryhandlers.CommandHandlers(svc, replies), inventoryhandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("inventory handlers: %w", err)
 	}
+	if err := d.addPoisonQueue(r, p, "inventory", messages.TopicInventoryPoison, poisoned, replies); err != nil {
+		return nil, err
+	}
 	return &Service{Name: "inventory", Router: r}, nil
 }
 
 // NewDelivery builds the delivery service on the given store, with the
 // simulated courier running beside it when COURIER=auto.
-func NewDelivery(d Deps, repo delivery.Repository) (*Service, error) {
+func NewDelivery(d Deps, repo delivery.Repository, poisoned poison.Store) (*Service, error) {
 	r, p, err := d.router("delivery", messages.TopicDeliveryPoison)
 	if err != nil {
 		return nil, err
@@ -149,6 +156,9 @@ func NewDelivery(d Deps, repo delivery.Repository) (*Service, error) {
 	replies := messaging.ReplyPublisher{Publisher: d.PubSub.Publisher}
 	if err := register(p, deliveryhandlers.CommandHandlers(svc, replies), deliveryhandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("delivery handlers: %w", err)
+	}
+	if err := d.addPoisonQueue(r, p, "delivery", messages.TopicDeliveryPoison, poisoned, replies); err != nil {
+		return nil, err
 	}
 	s := &Service{Name: "delivery", Router: r}
 	if courier.Auto {
