@@ -115,8 +115,13 @@ func (h *harness) poisonEntry(id string) (int, poisonEntryView) {
 // requeued once the fault is gone its order flows on.
 func TestPoisonedMessageIsListedAndRequeued(t *testing.T) {
 	t.Parallel()
+	poisonListRequeueFlow(t)
+}
+
+// poisonListRequeueFlow is the test above, on the stores opts give.
+func poisonListRequeueFlow(t *testing.T, opts ...option) {
 	failing, broken := breakInventoryFor("c-poison")
-	h := start(t, withMiddleware(failing))
+	h := start(t, append(opts, withMiddleware(failing))...)
 	h.setStock("SKU-A", 10)
 
 	orderID := h.placeOrder("c-poison", []messages.Item{item("SKU-A", 3)}, "X-Correlation-ID", "poison-flow")
