@@ -49,8 +49,10 @@ func TestReplyHubProbeComesBackOnlyThroughTheSubscription(t *testing.T) {
 // publisherFunc is a message.Publisher made of a function.
 type publisherFunc func(topic string, msgs ...*message.Message) error
 
-func (f publisherFunc) Publish(topic string, msgs ...*message.Message) error { return f(topic, msgs...) }
-func (publisherFunc) Close() error                                           { return nil }
+func (f publisherFunc) Publish(topic string, msgs ...*message.Message) error {
+	return f(topic, msgs...)
+}
+func (publisherFunc) Close() error { return nil }
 
 func TestRequesterTellsANotSentCommandFromAnUnansweredOne(t *testing.T) {
 	t.Parallel()
