@@ -10,6 +10,13 @@ import (
 	"github.com/orderflow/orderflow/infra/ops"
 )
 
+// stallReporter is what the watchdog reads of messaging.Stalls.
+type stallReporter interface {
+	Oldest() (handler string, since time.Time, err error, ok bool)
+}
+
+var _ stallReporter = (*messaging.Stalls)(nil)
+
 // ErrStalled is the cause a process stops with when the watchdog gives up on it.
 var ErrStalled = fmt.Errorf("stalled")
 
@@ -20,7 +27,7 @@ var ErrStalled = fmt.Errorf("stalled")
 // Then it calls stop with ErrStalled, so the process exits non-zero and its
 // supervisor starts it afresh. While a dependency is down, waiting is right:
 // restarting would not bring it back. It returns when ctx is done.
-func watchdog(ctx context.Context, stalls *messaging.Stalls, deps []ops.Check, after, tick time.Duration,
+func watchdog(ctx context.Context, stalls stallReporter, deps []ops.Check, after, tick time.Duration,
 	logger *slog.Logger, stop context.CancelCauseFunc) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
