@@ -204,4 +204,3 @@ func (a *api) requeueAllPoison(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, requeueAllResponse{Service: service, Requeued: res.Requeued})
 }
-
