@@ -81,6 +81,11 @@ func PoisonOwner(entryID string) (string, bool) {
 	return service, known
 }
 
+// MaxListedPayload is how much of each payload a list of poison queue entries
+// carries: a page of a hundred entries must fit in one reply on the broker
+// (Kafka's default limit is 1 MB). Getting one entry gives its whole payload.
+const MaxListedPayload = 4 << 10
+
 // Addressed is implemented by a command that each service answers for itself
 // (PoisonAdmin): it is sent on the topic of the service it names, not on one
 // topic per command name.
@@ -126,16 +131,18 @@ type PoisonAdminResult struct {
 
 // PoisonEntry is one message of a service's poison queue.
 type PoisonEntry struct {
-	ID          string            `json:"id"`
-	Service     string            `json:"service"`
-	Handler     string            `json:"handler"`
-	Topic       string            `json:"topic"`
-	OrderID     string            `json:"order_id,omitempty"`
-	Reason      string            `json:"reason"`
-	Payload     []byte            `json:"payload"`
-	Metadata    map[string]string `json:"metadata"`
-	PoisonedAt  time.Time         `json:"poisoned_at"`
-	Status      string            `json:"status"`
-	RequeuedAt  time.Time         `json:"requeued_at,omitzero"`
-	DiscardedAt time.Time         `json:"discarded_at,omitzero"`
+	ID      string `json:"id"`
+	Service string `json:"service"`
+	Handler string `json:"handler"`
+	Topic   string `json:"topic"`
+	OrderID string `json:"order_id,omitempty"`
+	Reason  string `json:"reason"`
+	Payload []byte `json:"payload"`
+	// PayloadTruncated marks a payload cut to MaxListedPayload in a list.
+	PayloadTruncated bool              `json:"payload_truncated,omitempty"`
+	Metadata         map[string]string `json:"metadata"`
+	PoisonedAt       time.Time         `json:"poisoned_at"`
+	Status           string            `json:"status"`
+	RequeuedAt       time.Time         `json:"requeued_at,omitzero"`
+	DiscardedAt      time.Time         `json:"discarded_at,omitzero"`
 }

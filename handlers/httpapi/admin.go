@@ -37,13 +37,15 @@ type poisonEntryResponse struct {
 	Reason  string `json:"reason"`
 	// Payload is the message's payload: the JSON value itself when it is JSON,
 	// else a string of its text, or of its base64 when it is not UTF-8 text.
-	Payload       json.RawMessage   `json:"payload"`
-	PayloadFormat string            `json:"payload_format"`
-	Metadata      map[string]string `json:"metadata"`
-	PoisonedAt    string            `json:"poisoned_at"`
-	Status        string            `json:"status"`
-	RequeuedAt    string            `json:"requeued_at,omitempty"`
-	DiscardedAt   string            `json:"discarded_at,omitempty"`
+	Payload       json.RawMessage `json:"payload"`
+	PayloadFormat string          `json:"payload_format"`
+	// PayloadTruncated marks a payload cut short in a list; GET the entry for all of it.
+	PayloadTruncated bool              `json:"payload_truncated,omitempty"`
+	Metadata         map[string]string `json:"metadata"`
+	PoisonedAt       string            `json:"poisoned_at"`
+	Status           string            `json:"status"`
+	RequeuedAt       string            `json:"requeued_at,omitempty"`
+	DiscardedAt      string            `json:"discarded_at,omitempty"`
 }
 
 type poisonListResponse struct {
@@ -60,6 +62,7 @@ func toPoisonEntryResponse(e messages.PoisonEntry) poisonEntryResponse {
 	out := poisonEntryResponse{
 		ID: e.ID, Service: e.Service, Handler: e.Handler, Topic: e.Topic, OrderID: e.OrderID, Reason: e.Reason,
 		Metadata: e.Metadata, PoisonedAt: e.PoisonedAt.UTC().Format(timeFormat), Status: e.Status,
+		PayloadTruncated: e.PayloadTruncated,
 	}
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}

@@ -295,3 +295,30 @@ func TestPoisonAdminWithoutAnswerIsServiceUnavailable(t *testing.T) {
 		})
 	}
 }
+
+func TestListPoisonShowsATruncatedPayloadAsSuch(t *testing.T) {
+	t.Parallel()
+	fake := newFakeRequester()
+	answer(fake, func(_ context.Context, c messages.PoisonAdmin) (messages.PoisonAdminResult, error) {
+		e := cannedEntry(cannedEntryID)
+		e.Payload, e.PayloadTruncated = e.Payload[:10], true
+		return messages.PoisonAdminResult{Outcome: messages.OutcomeOK, Entries: []messages.PoisonEntry{e}}, nil
+	})
+	s := newServer(t, fake, nil)
+
+	res := s.do(t, request{Method: http.MethodGet, Path: "/admin/poison?service=inventory"})
+
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	var body struct {
+		Entries []struct {
+			Payload          json.RawMessage `json:"payload"`
+			PayloadFormat    string          `json:"payload_format"`
+			PayloadTruncated bool            `json:"payload_truncated"`
+		} `json:"entries"`
+	}
+	res.decode(t, &body)
+	require.Len(t, body.Entries, 1)
+	assert.True(t, body.Entries[0].PayloadTruncated)
+	assert.Equal(t, "text", body.Entries[0].PayloadFormat)
+	assert.JSONEq(t, `"{\"order_id"`, string(body.Entries[0].Payload))
+}

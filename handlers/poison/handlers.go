@@ -77,6 +77,10 @@ func list(ctx context.Context, svc *app.Service, cmd *messages.PoisonAdmin) (any
 	res := messages.PoisonAdminResult{Outcome: messages.OutcomeOK, Entries: make([]messages.PoisonEntry, len(page.Entries)), NextCursor: page.NextCursor}
 	for i, e := range page.Entries {
 		res.Entries[i] = app.ToMessage(e)
+		if len(e.Payload) > messages.MaxListedPayload {
+			res.Entries[i].Payload = res.Entries[i].Payload[:messages.MaxListedPayload]
+			res.Entries[i].PayloadTruncated = true
+		}
 	}
 	return res, nil
 }
