@@ -138,8 +138,17 @@ func (h *harness) do(method, path string, body any, headers ...string) (int, htt
 	}
 	req, err := http.NewRequest(method, h.url+path, r)
 	require.NoError(h.t, err)
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// Every request is the demo operator's unless the test says who it is
+	// (an empty Authorization sends none).
+	req.Header.Set("Authorization", "Bearer "+wiring.DemoOperatorKey)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+		if http.CanonicalHeaderKey(headers[i]) == "Authorization" && headers[i+1] == "" {
+			req.Header.Del("Authorization")
+		}
 	}
 	resp, err := h.client.Do(req)
 	require.NoError(h.t, err)

@@ -40,6 +40,9 @@ type Deps struct {
 	// Stalls records the handlers of the process waiting out an infrastructure
 	// fault (nil: not recorded); the process is not ready while any is.
 	Stalls *messaging.Stalls
+	// Auth authenticates the gateway's requests (nil: built from Config as in
+	// the embedded mode, where no credentials configured means the demo keys).
+	Auth httpapi.Authenticator
 }
 
 // metrics returns where the services register their metrics.
@@ -212,7 +215,21 @@ func NewGateway(d Deps, consumerGroup string, ready func(context.Context) error)
 		}
 		return nil
 	}
+	auth := d.Auth
+	if auth == nil {
+		if auth, err = d.Config.Authenticator(context.Background(), true, d.Logger); err != nil {
+			return nil, err
+		}
+	}
+	limits, anonymous, err := d.Config.RateLimits()
+	if err != nil {
+		return nil, err
+	}
 	s.Handler = httpapi.NewHandler(httpapi.Config{
+		Auth:               auth,
+		RateLimits:         limits,
+		AnonymousRateLimit: anonymous,
+		Now:                d.Now,
 		Commands: messaging.Requester{Bus: bus, Hub: hub, Timeout: d.Config.RequestTimeout},
 		Ready: func(ctx context.Context) error {
 			if !r.IsRunning() {

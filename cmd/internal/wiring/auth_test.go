@@ -1,0 +1,69 @@
+package wiring_test
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/cmd/internal/wiring"
+	"github.com/orderflow/orderflow/handlers/httpapi"
+)
+
+func TestAuthenticatorFromConfig(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "keys")
+	require.NoError(t, os.WriteFile(file, []byte("# mounted secret\nfile-operator-token-01=operator\n"), 0o600))
+	tests := []struct {
+		name     string
+		cfg      wiring.Config
+		embedded bool
+		wantErr  string
+		token    string
+		wantRole httpapi.Role
+		refused  string
+	}{
+		{name: "embedded without credentials uses the demo keys", embedded: true, token: wiring.DemoCustomerKey, wantRole: httpapi.RoleCustomer},
+		{name: "not embedded without credentials refuses to start", wantErr: "set API_KEYS"},
+		{name: "AUTH=off lets everyone in as an operator", cfg: wiring.Config{Auth: "off"}, token: "anything", wantRole: httpapi.RoleOperator},
+		{name: "API_KEYS", cfg: wiring.Config{APIKeys: "env-courier-token-001=courier"}, token: "env-courier-token-001", wantRole: httpapi.RoleCourier, refused: wiring.DemoOperatorKey},
+		{name: "API_KEYS_FILE", cfg: wiring.Config{APIKeysFile: file}, token: "file-operator-token-01", wantRole: httpapi.RoleOperator, refused: wiring.DemoOperatorKey},
+		{name: "configured keys replace the demo keys when embedded", cfg: wiring.Config{APIKeys: "env-courier-token-001=courier"}, embedded: true, token: "env-courier-token-001", wantRole: httpapi.RoleCourier, refused: wiring.DemoOperatorKey},
+		{name: "bad API_KEYS", cfg: wiring.Config{APIKeys: "short=operator"}, wantErr: "API_KEYS"},
+		{name: "missing API_KEYS_FILE", cfg: wiring.Config{APIKeysFile: filepath.Join(t.TempDir(), "none")}, wantErr: "API_KEYS_FILE"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			auth, err := tc.cfg.Authenticator(t.Context(), tc.embedded, slog.New(slog.DiscardHandler))
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			p, err := auth.Authenticate(t.Context(), tc.token)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantRole, p.Role)
+			if tc.refused != "" {
+				_, err := auth.Authenticate(t.Context(), tc.refused)
+				assert.ErrorIs(t, err, httpapi.ErrUnauthenticated)
+			}
+		})
+	}
+}
+
+func TestHarnessRequestsAreAuthenticated(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	status, hdr, _ := h.do(http.MethodGet, "/orders", nil, "Authorization", "")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Contains(t, hdr.Get("WWW-Authenticate"), "Bearer")
+	status, _, _ = h.do(http.MethodGet, "/orders", nil, "Authorization", "Bearer "+wiring.DemoCourierKey)
+	assert.Equal(t, http.StatusForbidden, status)
+	status, _, _ = h.do(http.MethodGet, "/orders", nil)
+	assert.Equal(t, http.StatusOK, status, "the harness is the demo operator by default")
+}
