@@ -266,7 +266,8 @@ func invalidUTF8Field(body []byte) (string, bool) {
 		case string:
 			if top != nil && top.object && top.wantKey {
 				if !utf8.Valid(raw) {
-					return path(strings.ToValidUTF8(t, "?")), true
+					// A key cannot name itself: name the object holding it.
+					return path(""), true
 				}
 				top.key, top.wantKey = t, false
 				continue
