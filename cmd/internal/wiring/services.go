@@ -230,7 +230,7 @@ func NewGateway(d Deps, consumerGroup string, ready func(context.Context) error)
 		RateLimits:         limits,
 		AnonymousRateLimit: anonymous,
 		Now:                d.Now,
-		Commands: messaging.Requester{Bus: bus, Hub: hub, Timeout: d.Config.RequestTimeout},
+		Commands:           messaging.Requester{Bus: bus, Hub: hub, Timeout: d.Config.RequestTimeout},
 		Ready: func(ctx context.Context) error {
 			if !r.IsRunning() {
 				return fmt.Errorf("the gateway's router is not running")
