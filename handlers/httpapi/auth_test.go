@@ -241,3 +241,24 @@ func TestAuthOffLetsEveryoneInAsOperator(t *testing.T) {
 	res := s.do(t, request{Method: http.MethodPut, Path: "/inventory/SKU-1", Body: `{"on_hand":1}`, Header: map[string]string{"Authorization": ""}})
 	assert.Equal(t, http.StatusOK, res.Status)
 }
+
+func TestCustomersOwnOrdersAreCapped(t *testing.T) {
+	t.Parallel()
+	fake := newFakeRequester()
+	answer(fake, func(_ context.Context, c messages.PlaceOrder) (messages.PlaceOrderResult, error) {
+		if c.Capped {
+			return messages.PlaceOrderResult{Outcome: messages.OutcomeLimited, Detail: "customer customer-7 has 20 open orders, the most allowed is 20"}, nil
+		}
+		o := cannedOrder(c.OrderID)
+		return messages.PlaceOrderResult{Outcome: messages.OutcomeOK, Order: &o}, nil
+	})
+	s := newServer(t, fake, nil)
+
+	res := s.do(t, request{Method: http.MethodPost, Path: "/orders", Body: validOrder, Header: map[string]string{"Authorization": custA.header}})
+	require.Equal(t, http.StatusConflict, res.Status, "body: %s", res.Body)
+	assert.Contains(t, res.problem(t).Detail, "20 open orders")
+	assert.Empty(t, res.Header.Get("Location"))
+
+	res = s.do(t, request{Method: http.MethodPost, Path: "/orders", Body: validOrder, Header: map[string]string{"Authorization": operator.header}})
+	require.Equal(t, http.StatusAccepted, res.Status, "an operator's order on the customer's behalf is not capped")
+}

@@ -171,6 +171,8 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd.CustomerID = customerID
+	// A customer's own orders are held to the caps on its open orders.
+	cmd.Capped = p.Role == RoleCustomer
 	if key != "" {
 		// Scoped by principal and customer: nobody can take another's key first.
 		cmd.OrderID = uuid.NewSHA1(idempotencyNamespace, []byte(p.ID+"\x00"+cmd.CustomerID+"\x00"+key)).String()
@@ -189,6 +191,10 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		a.commandFailed(w, r, err)
+		return
+	}
+	if res.Outcome == messages.OutcomeLimited {
+		writeProblem(w, r, http.StatusConflict, "Conflict", res.Detail)
 		return
 	}
 	if res.Outcome == messages.OutcomeConflict {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
 	"github.com/orderflow/orderflow/handlers/httpapi"
+	"github.com/orderflow/orderflow/messages"
 )
 
 func TestAuthenticatorFromConfig(t *testing.T) {
@@ -66,4 +67,65 @@ func TestHarnessRequestsAreAuthenticated(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, status)
 	status, _, _ = h.do(http.MethodGet, "/orders", nil)
 	assert.Equal(t, http.StatusOK, status, "the harness is the demo operator by default")
+}
+
+func TestCustomerOpenOrdersAreCapped(t *testing.T) {
+	t.Parallel()
+	h := start(t, withConfig(func(c *wiring.Config) { c.MaxOpenOrders, c.MaxOpenUnits = 2, 5 }))
+	h.setStock("SKU-A", 100)
+	customer := []string{"Authorization", "Bearer " + wiring.DemoCustomerKey}
+	place := func(qty int) (int, []byte) {
+		status, _, body := h.do(http.MethodPost, "/orders", map[string]any{"items": []any{item("SKU-A", qty)}}, customer...)
+		return status, body
+	}
+	status, body := place(6)
+	require.Equal(t, http.StatusConflict, status, "more units than the cap: %s", body)
+	assert.Contains(t, string(body), "units")
+	status, _ = place(2)
+	require.Equal(t, http.StatusAccepted, status)
+	status, _ = place(2)
+	require.Equal(t, http.StatusAccepted, status)
+	status, body = place(1)
+	require.Equal(t, http.StatusConflict, status, "a third open order: %s", body)
+	assert.Contains(t, string(body), "2 open orders")
+	// The refused orders took no stock: only the two accepted hold any.
+	h.waitStock("SKU-A", messages.StockLevel{OnHand: 100, Reserved: 4, Available: 96})
+}
+
+func TestRateLimitConfiguration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		value   string
+		want    httpapi.Limit
+		wantErr bool
+	}{
+		{value: "20:40", want: httpapi.Limit{Rate: 20, Burst: 40}},
+		{value: "0.5:1", want: httpapi.Limit{Rate: 0.5, Burst: 1}},
+		{value: "off"},
+		{value: ""},
+		{value: "20", wantErr: true},
+		{value: "0:10", wantErr: true},
+		{value: "10:0", wantErr: true},
+		{value: "-1:10", wantErr: true},
+		{value: "Inf:10", wantErr: true},
+		{value: "x:y", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			t.Parallel()
+			byRole, _, err := wiring.Config{RateLimitCustomer: tc.value}.RateLimits()
+			if tc.wantErr {
+				require.ErrorContains(t, err, "RATE_LIMIT_CUSTOMER")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, byRole[httpapi.RoleCustomer])
+		})
+	}
+	cfg, err := wiring.LoadConfig()
+	require.NoError(t, err)
+	byRole, anonymous, err := cfg.RateLimits()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, byRole[httpapi.RoleOperator].Burst, 2000, "the default lets an operator burst past the load tests' 1,000 orders")
+	assert.Positive(t, anonymous.Rate)
 }

@@ -43,12 +43,17 @@ type options struct {
 	middleware []message.HandlerMiddleware
 	retryMax   int
 	stores     *wiring.Stores // nil: in memory
+	config     []func(*wiring.Config)
 }
 
 type option func(*options)
 
 func autoCourier(dispatch, deliver time.Duration) option {
 	return func(o *options) { o.courier, o.dispatch, o.deliver = "auto", dispatch, deliver }
+}
+
+func withConfig(fn func(*wiring.Config)) option {
+	return func(o *options) { o.config = append(o.config, fn) }
 }
 
 func withMiddleware(m ...message.HandlerMiddleware) option {
@@ -71,6 +76,9 @@ func start(t testing.TB, opts ...option) *harness {
 		Courier: o.courier, CourierDispatchAfter: o.dispatch, CourierDeliverAfter: o.deliver,
 		RequestTimeout: 10 * time.Second, ShutdownTimeout: 10 * time.Second,
 		RetryMax: o.retryMax, RetryInitial: time.Millisecond, RetryMaxWait: 10 * time.Millisecond,
+	}
+	for _, fn := range o.config {
+		fn(&cfg)
 	}
 	require.NoError(t, cfg.Validate())
 

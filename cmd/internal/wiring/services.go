@@ -109,6 +109,7 @@ func NewOrders(d Deps, repo orders.Repository) (*Service, error) {
 		return nil, err
 	}
 	svc := orders.NewService(repo, events, d.Now)
+	svc.SetLimits(orders.Limits{MaxOpenOrders: d.Config.MaxOpenOrders, MaxOpenUnits: d.Config.MaxOpenUnits})
 	replies := messaging.ReplyPublisher{Publisher: d.PubSub.Publisher}
 	if err := register(p, ordershandlers.CommandHandlers(svc, replies), ordershandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("orders handlers: %w", err)
