@@ -2,13 +2,17 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/handlers/httpapi"
+	"github.com/orderflow/orderflow/infra/jwtauth"
+	"github.com/orderflow/orderflow/infra/jwtauth/jwttest"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -91,20 +95,36 @@ var unauthenticated = []who{noToken, badToken, notBearer}
 // query that found out.
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
+	// The API keys and an identity provider's JWTs, as a deployment may have both.
+	idp := jwttest.NewIssuer(t)
+	verifier, err := jwtauth.New(t.Context(), jwtauth.Config{Issuer: idp.Name, Audience: idp.Audience, JWKSURL: idp.URL, RoleClaim: "role", CustomerClaim: "customer_id"})
+	require.NoError(t, err)
+	auth := httpapi.Authenticators{testKeys(t), httpapi.AuthenticatorFunc(func(ctx context.Context, token string) (httpapi.Principal, error) {
+		c, err := verifier.Verify(ctx, token)
+		if err != nil {
+			return httpapi.Principal{}, fmt.Errorf("%w: %w", httpapi.ErrUnauthenticated, err)
+		}
+		return httpapi.Principal{ID: "jwt:" + c.Subject, Role: httpapi.Role(c.Role), CustomerID: c.CustomerID}, nil
+	})}
+	expiredJWT := who{"expired JWT", "Bearer " + idp.Token(t, "rsa-1", map[string]any{
+		"sub": "ops-1", "role": "operator", "exp": time.Now().Add(-time.Hour)})}
+	validJWT := who{"operator JWT", "Bearer " + idp.Token(t, "rsa-1", map[string]any{
+		"sub": "ops-1", "role": "operator", "exp": time.Now().Add(time.Hour)})}
 	for _, route := range matrixRoutes {
 		cells := map[who]int{}
 		for w, s := range route.want {
 			cells[w] = s
 		}
-		for _, w := range unauthenticated {
+		for _, w := range append(unauthenticated, expiredJWT) {
 			cells[w] = http.StatusUnauthorized
 		}
+		cells[validJWT] = route.want[operator]
 		for w, want := range cells {
 			t.Run(route.name+"/"+w.name, func(t *testing.T) {
 				t.Parallel()
 				fake := newFakeRequester()
 				ownedOrders(fake)
-				s := newServer(t, fake, nil)
+				s := newServerWith(t, fake, httpapi.Config{Auth: auth})
 
 				res := s.do(t, request{Method: route.method, Path: route.path, Body: route.body, Header: map[string]string{"Authorization": w.header}})
 

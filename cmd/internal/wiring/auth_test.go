@@ -5,13 +5,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
 	"github.com/orderflow/orderflow/handlers/httpapi"
+	"github.com/orderflow/orderflow/infra/jwtauth/jwttest"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -128,4 +131,41 @@ func TestRateLimitConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, byRole[httpapi.RoleOperator].Burst, 2000, "the default lets an operator burst past the load tests' 1,000 orders")
 	assert.Positive(t, anonymous.Rate)
+}
+
+func TestJWTBearerTokensThroughTheGateway(t *testing.T) {
+	t.Parallel()
+	idp := jwttest.NewIssuer(t)
+	h := start(t, withConfig(func(c *wiring.Config) {
+		c.JWTIssuer, c.JWTAudience, c.JWTJWKSURL = idp.Name, idp.Audience, idp.URL
+		c.JWTRoleClaim, c.JWTCustomerClaim = "role", "cust"
+	}))
+	exp := time.Now().Add(time.Hour)
+	bearer := func(claims map[string]any) []string {
+		return []string{"Authorization", "Bearer " + idp.Token(t, "ec-1", claims)}
+	}
+	operator := bearer(map[string]any{"sub": "ops-1", "role": "operator", "exp": exp})
+	alice := bearer(map[string]any{"sub": "u-1", "role": "customer", "cust": "alice", "exp": exp})
+	bob := bearer(map[string]any{"sub": "u-2", "role": "customer", "cust": "bob", "exp": exp})
+
+	status, _, body := h.do(http.MethodPut, "/inventory/SKU-J", map[string]int{"on_hand": 5}, operator...)
+	require.Equal(t, http.StatusOK, status, string(body))
+	status, hdr, body := h.do(http.MethodPost, "/orders", map[string]any{"items": []any{item("SKU-J", 1)}}, alice...)
+	require.Equal(t, http.StatusAccepted, status, string(body))
+	id := strings.TrimPrefix(hdr.Get("Location"), "/orders/")
+	status, _, body = h.do(http.MethodGet, "/orders/"+id, nil, alice...)
+	require.Equal(t, http.StatusOK, status, string(body))
+	assert.Contains(t, string(body), `"customer_id":"alice"`)
+	status, _, _ = h.do(http.MethodGet, "/orders/"+id, nil, bob...)
+	assert.Equal(t, http.StatusNotFound, status, "another customer's order does not exist for bob")
+
+	for name, hdr := range map[string][]string{
+		"expired":             bearer(map[string]any{"sub": "ops-1", "role": "operator", "exp": time.Now().Add(-time.Hour)}),
+		"customer without id": bearer(map[string]any{"sub": "u-3", "role": "customer", "exp": exp}),
+		"unknown role":        bearer(map[string]any{"sub": "u-3", "role": "admin", "exp": exp}),
+		"demo key":            {"Authorization", "Bearer " + wiring.DemoOperatorKey},
+	} {
+		status, _, _ := h.do(http.MethodGet, "/inventory", nil, hdr...)
+		assert.Equal(t, http.StatusUnauthorized, status, name)
+	}
 }
