@@ -169,3 +169,19 @@ func TestJWTBearerTokensThroughTheGateway(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, status, name)
 	}
 }
+
+func TestStockChangesRecordThePrincipal(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.do(http.MethodPut, "/inventory/SKU-H", map[string]int{"on_hand": 7}, "X-Correlation-ID", "corr-stock-1")
+	require.Eventually(t, func() bool {
+		p, err := h.stores.Products.Get(t.Context(), "SKU-H")
+		return err == nil && len(p.History) == 1
+	}, 5*time.Second, time.Millisecond)
+	p, err := h.stores.Products.Get(t.Context(), "SKU-H")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(p.History[0].By, "operator:key-"), "by %q", p.History[0].By)
+	assert.NotContains(t, p.History[0].By, wiring.DemoOperatorKey, "the principal, not its token")
+	assert.Equal(t, "corr-stock-1", p.History[0].CorrelationID)
+	assert.Equal(t, 7, p.History[0].OnHand)
+}
