@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
+	"github.com/orderflow/orderflow/infra/ops"
 )
 
 // serve runs cfg's HTTP server (the one the API and the ops port get) on a
@@ -118,4 +120,18 @@ func TestServerDefaults(t *testing.T) {
 	assert.Error(t, wiring.Config{RequestTimeout: 5 * time.Second, ShutdownTimeout: time.Second, Courier: "auto", CourierDispatchAfter: 1, CourierDeliverAfter: 1,
 		HTTPMaxHeaderBytes: 1 << 20}.Validate(), "headers of a MiB are refused")
 	assert.Equal(t, 16<<10, cfg.HTTPMaxHeaderBytes)
+}
+
+func TestOpsEndpointsAnswerHead(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(ops.New("test").Handler())
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodHead, srv.URL+path, nil)
+		require.NoError(t, err)
+		res, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		require.NoError(t, res.Body.Close())
+		assert.Equal(t, http.StatusOK, res.StatusCode, path)
+	}
 }
