@@ -150,3 +150,24 @@ func TestUnreachableJWKSIsNotAnInvalidToken(t *testing.T) {
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, jwtauth.ErrInvalid, "the keys could not be had: the caller answers 503, not 401")
 }
+
+func TestKeysWithoutAlg(t *testing.T) {
+	t.Parallel()
+	idp := jwttest.NewIssuer(t)
+	idp.OmitAlg()
+	v := newVerifier(t, idp)
+	for _, kid := range []string{"rsa-1", "ec-1"} {
+		_, err := v.Verify(t.Context(), idp.Token(t, kid, valid(nil)))
+		require.NoError(t, err, "the algorithm is inferred from the key type: %s", kid)
+	}
+	tok := jwt.New()
+	for k, val := range valid(map[string]any{"iss": idp.Name, "aud": idp.Audience}) {
+		require.NoError(t, tok.Set(k, val))
+	}
+	hdr := jws.NewHeaders()
+	require.NoError(t, hdr.Set(jws.KeyIDKey, "rsa-1"))
+	confused, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), idp.PublicKeyJSON(t, "rsa-1"), jws.WithProtectedHeaders(hdr)))
+	require.NoError(t, err)
+	_, err = v.Verify(t.Context(), string(confused))
+	require.ErrorIs(t, err, jwtauth.ErrInvalid, "never HMAC, even when the key does not say its algorithm")
+}

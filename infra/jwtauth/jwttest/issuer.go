@@ -29,6 +29,7 @@ type Issuer struct {
 	Name, Audience string
 
 	mu      sync.Mutex
+	omitAlg bool
 	keys    map[string]jwk.Key // private, by kid
 	fetches atomic.Int64
 }
@@ -45,9 +46,13 @@ func NewIssuer(tb testing.TB) *Issuer {
 		set := jwk.NewSet()
 		for _, k := range i.keys {
 			pub, err := k.PublicKey()
-			if err == nil {
-				_ = set.AddKey(pub)
+			if err != nil {
+				continue
 			}
+			if i.omitAlg {
+				_ = pub.Remove(jwk.AlgorithmKey)
+			}
+			_ = set.AddKey(pub)
 		}
 		i.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
@@ -81,6 +86,13 @@ func (i *Issuer) AddKey(tb testing.TB, kid, kind string) {
 	require.NoError(tb, key.Set(jwk.AlgorithmKey, alg))
 	i.mu.Lock()
 	i.keys[kid] = key
+	i.mu.Unlock()
+}
+
+// OmitAlg serves the keys without "alg", as some providers do.
+func (i *Issuer) OmitAlg() {
+	i.mu.Lock()
+	i.omitAlg = true
 	i.mu.Unlock()
 }
 
