@@ -2,7 +2,10 @@
 // at /openapi.yaml). It validates requests, answers bad input with RFC 9457
 // problem details naming the field, and turns every valid request into a
 // command sent through the command bus, waiting for the owning service's answer.
-// A refused request sends nothing.
+// Every route but the probes and the document passes one guard (policy.go):
+// bearer authentication (auth.go), a token bucket per principal
+// (ratelimit.go), the policy table of route x role, and an audit line for
+// every state-changing request. A refused request sends nothing.
 package httpapi
 
 import (
