@@ -175,6 +175,12 @@ func envValue(env []string, key string) string {
 // test that launched the process, not t (which may be a subtest), kills it.
 func (p *process) start(t *testing.T) {
 	t.Helper()
+	require.NoError(t, p.run())
+}
+
+// run is start without a t, for a goroutine other than the test's (the chaos
+// suite restarts processes from one); the calls on one process must not overlap.
+func (p *process) run() error {
 	p.runs++
 	name := p.name
 	if p.runs > 1 {
@@ -182,11 +188,16 @@ func (p *process) start(t *testing.T) {
 	}
 	logPath := filepath.Join(p.owner.TempDir(), "process.log")
 	logFile, err := os.Create(logPath)
-	require.NoError(t, err)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	require.NoError(t, cmd.Start())
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
 	exited := make(chan struct{})
 	p.cmd, p.exited = cmd, exited
 	go func() {
@@ -207,6 +218,7 @@ func (p *process) start(t *testing.T) {
 			owner.Logf("log of the %s process (pid %d, %s), last lines:\n%s", name, cmd.Process.Pid, cmd.ProcessState, lastLines(logs, 150))
 		}
 	})
+	return nil
 }
 
 // lastLines returns the last n lines of a log.
