@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,7 +190,7 @@ func TestChaos(t *testing.T) {
 	}
 
 	shipments, shipErr := readShipments(t, topics.prefix)
-	poison, poisonErr := readPoison(topics)
+	poison, poisonFrom, poisonErr := readPoisonQueues(t.Context(), gw, topics)
 
 	// What the run found.
 	var lost, stranded, doubled, mismatches []string
@@ -249,11 +250,11 @@ func TestChaos(t *testing.T) {
 	t.Logf("CHAOS FIGURES seed=%d orders placed=%d accepted=%d stored=%d (without a 202: %d) by status %v; "+
 		"client answers %v; cancels %v; kills %v; clean stops %v; unexpected exits %d; broker restarts %d (down %s); "+
 		"store restarts %d (down %s); lost=%d doubled=%d stranded=%d stock mismatches=%d shipments=%d (stray %d); "+
-		"poisoned %d %v; not ready at the end %d; elapsed %s",
+		"poisoned %d %v (read from %s); not ready at the end %d; elapsed %s",
 		seed, len(plan), len(accepted), len(stored), unanswered, byStatus,
 		load.counts(), load.cancelCounts(), c.kills, c.terms, c.exitCount(), c.brokerRestarts, c.brokerDown.Round(time.Millisecond),
 		c.storeRestarts, c.storeDown.Round(time.Millisecond), len(lost), len(doubled), len(stranded), len(mismatches), len(shipments), strayShipments,
-		len(poison), poisonByClass, len(notReady), time.Since(c.began).Round(time.Second))
+		len(poison), poisonByClass, poisonFrom, len(notReady), time.Since(c.began).Round(time.Second))
 	for _, r := range slices.Sorted(maps.Keys(poisonByReason)) {
 		t.Logf("poisoned %4d× %s", poisonByReason[r], r)
 	}
@@ -939,6 +940,79 @@ func readShipments(t *testing.T, prefix string) ([]chaosShipment, error) {
 type poisoned struct {
 	poisonTopic, topic, handler, reason, orderID string
 }
+
+// chaosPoisonServices are the services whose poison queue the gateway's admin
+// API shows; the gateway's own poison topic is read directly.
+var chaosPoisonServices = map[string]string{
+	"orders": messages.TopicOrdersPoison, "inventory": messages.TopicInventoryPoison, "delivery": messages.TopicDeliveryPoison,
+}
+
+// readPoisonQueues reads what the poison queues hold: through the gateway's
+// GET /admin/poison where it exists, else from the poison topics themselves.
+func readPoisonQueues(ctx context.Context, gw *process, topics kafkaTopics) ([]poisoned, string, error) {
+	fromTopics, err := readPoison(topics)
+	if err != nil {
+		return nil, "", err
+	}
+	status, _, _, err := gw.request(ctx, http.MethodGet, "/admin/poison?service=orders&limit=1", nil, nil)
+	if err != nil || status != http.StatusOK {
+		return fromTopics, fmt.Sprintf("the poison topics (GET /admin/poison: %d %v)", status, err), nil
+	}
+	var out []poisoned
+	for _, p := range fromTopics {
+		if p.poisonTopic == messages.TopicGatewayPoison {
+			out = append(out, p)
+		}
+	}
+	for _, service := range slices.Sorted(maps.Keys(chaosPoisonServices)) {
+		entries, err := readPoisonAPI(ctx, gw, service)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, entries...)
+	}
+	return out, fmt.Sprintf("GET /admin/poison, which lists %d where the topics hold %d", len(out), len(fromTopics)), nil
+}
+
+// readPoisonAPI lists a service's poison queue through the gateway, page by page.
+func readPoisonAPI(ctx context.Context, gw *process, service string) ([]poisoned, error) {
+	var out []poisoned
+	cursor := ""
+	for range 1000 {
+		path := "/admin/poison?limit=100&service=" + service
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		status, _, raw, err := gw.request(ctx, http.MethodGet, path, nil, nil)
+		if err != nil || status != http.StatusOK {
+			return out, fmt.Errorf("GET %s: %d %s %v", path, status, raw, err)
+		}
+		var page struct {
+			Entries []struct {
+				Handler string `json:"handler"`
+				Topic   string `json:"topic"`
+				OrderID string `json:"order_id"`
+				Reason  string `json:"reason"`
+			} `json:"entries"`
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return out, fmt.Errorf("GET %s: %w", path, err)
+		}
+		for _, e := range page.Entries {
+			out = append(out, poisoned{poisonTopic: chaosPoisonServices[service], topic: strings.TrimPrefix(e.Topic, gw.topicPrefix()),
+				handler: e.Handler, reason: e.Reason, orderID: e.OrderID})
+		}
+		if page.NextCursor == "" {
+			return out, nil
+		}
+		cursor = page.NextCursor
+	}
+	return out, fmt.Errorf("%s: more than 1000 pages of poison queue", service)
+}
+
+// topicPrefix is the process's KAFKA_TOPIC_PREFIX.
+func (p *process) topicPrefix() string { return envValue(p.env, "KAFKA_TOPIC_PREFIX") }
 
 // readPoison reads every message of the system's poison topics, from the oldest.
 func readPoison(topics kafkaTopics) ([]poisoned, error) {
