@@ -868,11 +868,12 @@ func (l *load) place(ctx context.Context, o *chaosOrder) {
 }
 
 // cancel asks once the order is accepted; 202 (cancelled) and 409 (too late
-// to cancel) are both answers. A 404 right after the 202 means the order is
-// not stored yet: asked again for a while.
+// to cancel) are both answers. A 404 after the 202 means the order is not
+// stored yet (202 says the command is on the broker): asked again for a
+// minute, then the client gives up.
 func (l *load) cancel(ctx context.Context, o *chaosOrder) {
 	deadline := time.Now().Add(clientPatience)
-	notFoundUntil := time.Now().Add(20 * time.Second)
+	notFoundUntil := time.Now().Add(time.Minute)
 	for n := 0; ; n++ {
 		status, hdr, raw, err := l.gw.request(ctx, http.MethodPost, "/orders/"+o.id+"/cancel", map[string]string{"reason": "changed my mind"}, nil)
 		if ctx.Err() != nil {
@@ -882,12 +883,13 @@ func (l *load) cancel(ctx context.Context, o *chaosOrder) {
 		switch {
 		case err == nil && (status == http.StatusAccepted || status == http.StatusConflict):
 			return
+		case time.Now().After(deadline):
+			l.fail("cancel %s (%s): no answer within %s: %d %v %s", o.id, o.key, clientPatience, status, err, bytes.TrimSpace(raw))
+			return
 		case err == nil && status == http.StatusNotFound && time.Now().Before(notFoundUntil):
+			// Accepted, not stored yet: the orders service may be down or behind.
 		case !retryable(status, err):
 			l.fail("cancel %s (%s): %d %s", o.id, o.key, status, bytes.TrimSpace(raw))
-			return
-		case time.Now().After(deadline):
-			l.fail("cancel %s (%s): no answer within %s: %d %v", o.id, o.key, clientPatience, status, err)
 			return
 		}
 		if !backoff(ctx, n, hdr) {
