@@ -206,7 +206,13 @@ func TestChaos(t *testing.T) {
 		case !ok:
 			lost = append(lost, fmt.Sprintf("%s (key %s, answered 202 after %d attempts)", id, o.key, o.attempts))
 		case !chaosFinal[s.Status]:
-			stranded = append(stranded, fmt.Sprintf("%s %s %v", id, s.Status, s.statuses()))
+			shipment := "no shipment"
+			for _, sh := range shipments {
+				if sh.OrderID == id {
+					shipment = fmt.Sprintf("shipment %s %v", sh.Status, sh.statuses())
+				}
+			}
+			stranded = append(stranded, fmt.Sprintf("%s %s %v, %s", id, s.Status, s.statuses(), shipment))
 		}
 	}
 	unanswered := 0
