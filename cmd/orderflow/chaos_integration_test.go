@@ -212,7 +212,7 @@ func TestChaos(t *testing.T) {
 					shipment = fmt.Sprintf("shipment %s %v", sh.Status, sh.statuses())
 				}
 			}
-			stranded = append(stranded, fmt.Sprintf("%s %s %v, %s", id, s.Status, s.statuses(), shipment))
+			stranded = append(stranded, fmt.Sprintf("%s %s %v, %s; stored: %s", id, s.Status, s.statuses(), shipment, storedDocs(t, topics.prefix, id)))
 		}
 	}
 	unanswered := 0
@@ -499,6 +499,13 @@ func (c *chaos) run(ctx context.Context, schedule []chaosAction) {
 // after the pause.
 func (c *chaos) restartAfter(ctx context.Context, a chaosAction, sig syscall.Signal) {
 	p := c.procs[a.target]
+	if sig == syscall.SIGTERM {
+		// A clean stop is of a running process: a SIGTERM before its signal
+		// handler is installed (just restarted) kills it like SIGKILL.
+		if err := readyWithin(p, 60*time.Second); err != nil {
+			c.logf("%s not ready before its clean stop: %v", a.target, err)
+		}
+	}
 	select {
 	case <-p.exited:
 		c.logf("%s was not running", a.target)
@@ -993,6 +1000,36 @@ func readShipments(t *testing.T, prefix string) ([]chaosShipment, error) {
 	}
 	var out []chaosShipment
 	return out, cur.All(ctx, &out)
+}
+
+// storedDocs shows what the three services' databases hold of an order, for
+// the report of an order that did not finish: which hop stopped, and whether
+// its change was saved but not published.
+func storedDocs(t *testing.T, prefix, orderID string) string {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	client, err := mongostore.Connect(ctx, os.Getenv("MONGODB_URI"))
+	if err != nil {
+		return err.Error()
+	}
+	defer func() { _ = client.Disconnect(context.Background()) }()
+	dbs := wiring.MongoDatabaseNames(prefix)
+	var parts []string
+	for _, c := range []struct{ db, coll string }{
+		{dbs.Orders, mongostore.OrdersCollection}, {dbs.Inventory, mongostore.ReservationsCollection}, {dbs.Delivery, mongostore.ShipmentsCollection},
+	} {
+		var doc bson.M
+		err := client.Database(c.db).Collection(c.coll).FindOne(ctx, bson.M{"_id": orderID}).Decode(&doc)
+		if err != nil {
+			parts = append(parts, fmt.Sprintf("%s: %v", c.coll, err))
+			continue
+		}
+		delete(doc, "_id")
+		delete(doc, "items")
+		raw, _ := bson.MarshalExtJSON(doc, false, false)
+		parts = append(parts, fmt.Sprintf("%s: %s", c.coll, raw))
+	}
+	return strings.Join(parts, "; ")
 }
 
 type poisoned struct {
