@@ -57,10 +57,7 @@ func NewRouter(cfg RouterConfig) (*message.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new router: %w", err)
 	}
-	poison, err := middleware.PoisonQueueWithFilter(cfg.Publisher, cfg.PoisonTopic, ShouldPoison)
-	if err != nil {
-		return nil, fmt.Errorf("poison queue: %w", err)
-	}
+	poison := PoisonQueue(cfg.Publisher, cfg.PoisonTopic, cfg.Service, ShouldPoison)
 	router.AddMiddleware(
 		middleware.CorrelationID,
 		correlationToContext,

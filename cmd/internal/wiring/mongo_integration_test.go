@@ -34,6 +34,13 @@ func withStores(st wiring.Stores) option {
 	return func(o *options) { o.stores = &st }
 }
 
+// The poison queue kept in MongoDB: listed, requeued while it still fails,
+// requeued after the fix.
+func TestMongo_PoisonQueue(t *testing.T) {
+	t.Parallel()
+	poisonListRequeueFlow(t, withStores(mongoStores(t)))
+}
+
 func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 	t.Parallel()
 	h := start(t, withStores(mongoStores(t)))
