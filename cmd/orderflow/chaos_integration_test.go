@@ -127,16 +127,24 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	settleFrom := time.Now()
-	const settle = 150 * time.Second
+	lastReport := settleFrom
+	const settle = 180 * time.Second
 	var stored map[string]chaosOrderView
 	var unlisted []string
 	for {
 		stored, unlisted = listAll(ctx, gw, slices.Sorted(maps.Keys(customers)), stored)
 		pending := len(unlisted)
+		byStatus := map[string]int{}
 		for id := range accepted {
 			if o, ok := stored[id]; !ok || !chaosFinal[o.Status] {
 				pending++
+				byStatus[o.Status]++ // "" when not stored
 			}
+		}
+		if time.Since(lastReport) >= 15*time.Second {
+			lastReport = time.Now()
+			t.Logf("settling for %s: %d accepted orders not final, by status %v; customers not listed %v",
+				time.Since(settleFrom).Round(time.Second), pending-len(unlisted), byStatus, unlisted)
 		}
 		if pending == 0 || time.Since(settleFrom) > settle {
 			break
