@@ -21,13 +21,17 @@ const (
 	// MetadataPoisonUUID is the UUID of the message that failed; the poison
 	// message has a UUID of its own, the id of its poison queue entry.
 	MetadataPoisonUUID = "uuid_poisoned"
+	// MetadataPoisonClass is the class of the error that poisoned the message:
+	// "permanent" (it can never succeed) or "unknown" (it outlived its retries).
+	// Infrastructure faults and stops are never poisoned.
+	MetadataPoisonClass = "class_poisoned"
 )
 
 // PoisonMetadata lists the metadata keys a poisoning adds: what a requeue takes off again.
 func PoisonMetadata() []string {
 	return []string{
 		MetadataPoisonReason, MetadataPoisonTopic, MetadataPoisonHandler, MetadataPoisonSubscriber,
-		MetadataPoisonService, MetadataPoisonedAt, MetadataPoisonUUID,
+		MetadataPoisonService, MetadataPoisonedAt, MetadataPoisonUUID, MetadataPoisonClass,
 	}
 }
 

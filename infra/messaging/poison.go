@@ -7,6 +7,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/orderflow/orderflow/infra/faults"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -17,7 +18,7 @@ import (
 // message to topic: a new UUID (the id of the poison queue entry, prefixed with
 // the service, see messages.PoisonEntryID), the original payload and metadata,
 // and the poison metadata of messages.PoisonMetadata (reason, handler, original
-// topic, subscriber, service, time, original UUID). Then it acks the message so
+// topic, subscriber, service, time, original UUID, error class). Then it acks the message so
 // the rest flows on. If that publish fails, it returns the error: the message
 // is not acked and comes again. When shouldPoison is false, it returns the
 // handler's error unchanged (the message is nacked and comes again).
@@ -47,6 +48,7 @@ func PoisonQueue(pub message.Publisher, topic, service string, shouldPoison func
 			poisoned.Metadata.Set(messages.MetadataPoisonService, service)
 			poisoned.Metadata.Set(messages.MetadataPoisonedAt, time.Now().UTC().Format(time.RFC3339Nano))
 			poisoned.Metadata.Set(messages.MetadataPoisonUUID, msg.UUID)
+			poisoned.Metadata.Set(messages.MetadataPoisonClass, faults.Classify(err).String())
 			if perr := pub.Publish(topic, poisoned); perr != nil {
 				return out, fmt.Errorf("send to poison topic %s: %w (handler error: %v)", topic, perr, err)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/infra/faults"
 	"github.com/orderflow/orderflow/infra/messaging"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -145,6 +146,7 @@ func TestPoisonQueueOnARouter(t *testing.T) {
 	assert.Equal(t, messages.TopicOrderEvents, md.Get(messages.MetadataPoisonTopic))
 	assert.Equal(t, "inventory", md.Get(messages.MetadataPoisonService))
 	assert.Equal(t, "original-1", md.Get(messages.MetadataPoisonUUID))
+	assert.Equal(t, faults.Classify(errPoisonous).String(), md.Get(messages.MetadataPoisonClass))
 	at, err := time.Parse(time.RFC3339Nano, md.Get(messages.MetadataPoisonedAt))
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now(), at, time.Minute)
