@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -175,6 +177,12 @@ func envValue(env []string, key string) string {
 // test that launched the process, not t (which may be a subtest), kills it.
 func (p *process) start(t *testing.T) {
 	t.Helper()
+	require.NoError(t, p.run())
+}
+
+// run is start without a t, for a goroutine other than the test's (the chaos
+// suite restarts processes from one); the calls on one process must not overlap.
+func (p *process) run() error {
 	p.runs++
 	name := p.name
 	if p.runs > 1 {
@@ -182,11 +190,16 @@ func (p *process) start(t *testing.T) {
 	}
 	logPath := filepath.Join(p.owner.TempDir(), "process.log")
 	logFile, err := os.Create(logPath)
-	require.NoError(t, err)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	require.NoError(t, cmd.Start())
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
 	exited := make(chan struct{})
 	p.cmd, p.exited = cmd, exited
 	go func() {
@@ -207,6 +220,7 @@ func (p *process) start(t *testing.T) {
 			owner.Logf("log of the %s process (pid %d, %s), last lines:\n%s", name, cmd.Process.Pid, cmd.ProcessState, lastLines(logs, 150))
 		}
 	})
+	return nil
 }
 
 // lastLines returns the last n lines of a log.
@@ -406,8 +420,37 @@ func statuses(o orderView) []string {
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
+// The port is below the kernel's ephemeral range: a process started again on
+// its port (after a kill) would otherwise, now and then, find it taken by the
+// local end of some connection made while it was down.
 func freeAddr(t *testing.T) string {
 	t.Helper()
+	low := 32768 // Linux's default start of ip_local_port_range
+	if raw, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(raw)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	// The ports of the brokers and test servers of tools/deps and the chaos suite:
+	// one of them may be down for a moment, and must find its port free again.
+	deps := []int{9092, 9093, 9192, 9193, 19092, 19093, 27017, 27018, 27019, 27020, 27021}
+	const from = 10000
+	for range 100 {
+		if low <= from+1000 {
+			break
+		}
+		port := from + rand.IntN(low-from)
+		if slices.Contains(deps, port) {
+			continue
+		}
+		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			addr := ln.Addr().String()
+			require.NoError(t, ln.Close())
+			return addr
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()

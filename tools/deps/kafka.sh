@@ -7,15 +7,20 @@
 #   eval "$(tools/deps/kafka.sh start)"
 #
 # Env: KAFKA_ADDR (127.0.0.1:9092), KAFKA_CONTROLLER_ADDR (127.0.0.1:9093), KAFKA_PARTITIONS (4,
-# for auto-created topics), KAFKA_HEAP (-Xms512m -Xmx512m), KAFKA_START_TIMEOUT (120 s).
+# for auto-created topics), KAFKA_HEAP (-Xms512m -Xmx512m), KAFKA_START_TIMEOUT (120 s),
+# KAFKA_STATE_DIR (.deps/kafka: data, config and logs; its pid file and lock are <dir>.pid and
+# <dir>.lock, so a second broker with its own state dir and addresses is independent of the first).
 # Data survives stop/start; `rm -rf .deps/kafka` (broker stopped) wipes it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 POM="$ROOT/tools/kafka/pom.xml"
 LIB="$ROOT/tools/kafka/lib"
-STATE="$ROOT/.deps/kafka"
-PIDFILE="$ROOT/.deps/kafka.pid"
+STATE="${KAFKA_STATE_DIR:-$ROOT/.deps/kafka}"
+STATE="${STATE%/}"
+[[ "$STATE" == /* ]] || STATE="$PWD/$STATE"
+PIDFILE="$STATE.pid"
+LOCKFILE="$STATE.lock"
 
 ADDR="${KAFKA_ADDR:-127.0.0.1:9092}"
 CONTROLLER_ADDR="${KAFKA_CONTROLLER_ADDR:-127.0.0.1:9093}"
@@ -228,9 +233,9 @@ stop() {
 # One broker per checkout, shared by whoever runs this (parallel test packages, other sessions):
 # start and stop hold a lock so that two callers never launch two JVMs or race on the pid file.
 lock() {
-  mkdir -p "$ROOT/.deps"
-  exec 9>"$ROOT/.deps/kafka.lock"
-  flock -w $((START_TIMEOUT + 60)) 9 || { log "timed out waiting for $ROOT/.deps/kafka.lock"; exit 1; }
+  mkdir -p "$ROOT/.deps" "$(dirname "$LOCKFILE")"
+  exec 9>"$LOCKFILE"
+  flock -w $((START_TIMEOUT + 60)) 9 || { log "timed out waiting for $LOCKFILE"; exit 1; }
 }
 
 case "${1:-}" in

@@ -5,7 +5,9 @@
 #   eval "$(tools/deps/mongo.sh start)"   # builds, starts, prints: export MONGODB_URI=...
 #   tools/deps/mongo.sh stop
 #
-# Env: MONGOTEST_ADDR (default 127.0.0.1:27018, loopback only).
+# Env: MONGOTEST_ADDR (default 127.0.0.1:27018, loopback only), MONGOTEST_STATE_DIR (default
+# <repo>/.deps/mongo: the data dir; its pid file and log are <dir>.pid and <dir>.log, so a second
+# server with its own state dir and address is independent of the first).
 # State under <repo>/.deps/: bin/mongotest, mongo/ (data, kept across restarts), mongo.pid, mongo.log.
 # Only the export line goes to stdout; messages go to stderr.
 set -euo pipefail
@@ -13,9 +15,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 deps="$root/.deps"
 bin="$deps/bin/mongotest"
-data="$deps/mongo"
-pidfile="$deps/mongo.pid"
-logfile="$deps/mongo.log"
+data="${MONGOTEST_STATE_DIR:-$deps/mongo}"
+data="${data%/}"
+[[ "$data" == /* ]] || data="$PWD/$data"
+pidfile="$data.pid"
+logfile="$data.log"
 addr="${MONGOTEST_ADDR:-127.0.0.1:27018}"
 
 say() { echo "mongo.sh: $*" >&2; }
