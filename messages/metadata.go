@@ -27,6 +27,11 @@ var ErrInvalid = errors.New("invalid message")
 // may be down, or still retrying. The command may still take effect later.
 var ErrNoReply = errors.New("no reply from the service")
 
+// ErrNotSent means a command could not be handed to the broker (it is down, or
+// did not acknowledge within the request's deadline): it may or may not take
+// effect, so the client should retry, with the same Idempotency-Key where it has one.
+var ErrNotSent = errors.New("the command could not be sent")
+
 type correlationKey struct{}
 
 // WithCorrelationID returns a context carrying the correlation ID, which every

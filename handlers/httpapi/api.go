@@ -25,7 +25,8 @@ var openAPISpec []byte
 func OpenAPISpec() []byte { return openAPISpec }
 
 // Requester sends a command and decodes the owning service's answer into
-// result. It returns an error wrapping messages.ErrNoReply when no answer came in time.
+// result. It returns an error wrapping messages.ErrNotSent when the command did
+// not reach the broker, and messages.ErrNoReply when no answer came in time.
 type Requester interface {
 	Request(ctx context.Context, cmd, result any) error
 }

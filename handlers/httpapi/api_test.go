@@ -372,6 +372,8 @@ func TestPlaceOrderWithoutReply(t *testing.T) {
 		// The command is published: the order will be stored, so the client gets its id.
 		{name: "no reply in time", err: fmt.Errorf("%w: PlaceOrder after 5s", messages.ErrNoReply), wantStatus: http.StatusAccepted},
 		{name: "command not sent", err: errors.New("publish: broker down"), wantStatus: http.StatusServiceUnavailable},
+		// The broker did not take it (down, or no acknowledgement before the deadline): a 202 would be a lie.
+		{name: "command not taken by the broker", err: fmt.Errorf("%w: PlaceOrder: publish abandoned: context deadline exceeded", messages.ErrNotSent), wantStatus: http.StatusServiceUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

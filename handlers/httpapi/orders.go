@@ -169,8 +169,9 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 	var res messages.PlaceOrderResult
 	err := a.commands.Request(r.Context(), cmd, &res)
 	if errors.Is(err, messages.ErrNoReply) {
-		// The command is published: the order will be stored when the orders
-		// service gets to it. The id is known, so the client can follow it.
+		// The broker took the command (a send that failed is ErrNotSent, a 503):
+		// the order will be stored when the orders service gets to it. The id is
+		// known, so the client can follow it.
 		w.Header().Set("Location", "/orders/"+cmd.OrderID)
 		writeJSON(w, http.StatusAccepted, orderAccepted{OrderID: cmd.OrderID, Status: messages.OrderStatusPending})
 		return

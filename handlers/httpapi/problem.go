@@ -68,6 +68,10 @@ func (a *api) commandFailed(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, r, http.StatusServiceUnavailable, "Service Unavailable", "the service did not answer in time; retry later")
 		return
 	}
-	a.logger.ErrorContext(r.Context(), "command failed", "error", err)
+	if errors.Is(err, messages.ErrNotSent) {
+		a.logger.WarnContext(r.Context(), "command not sent", "error", err)
+	} else {
+		a.logger.ErrorContext(r.Context(), "command failed", "error", err)
+	}
 	writeProblem(w, r, http.StatusServiceUnavailable, "Service Unavailable", "the command could not be sent; retry later")
 }

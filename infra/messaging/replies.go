@@ -158,17 +158,23 @@ type Requester struct {
 	Timeout time.Duration
 }
 
-// Request sends cmd and decodes the answer into result. It returns messages.ErrNoReply
-// when no answer came within the timeout.
+// Request sends cmd and decodes the answer into result. The command is sent
+// within the request's deadline (ctx's, capped at the timeout). It returns an
+// error wrapping messages.ErrNotSent when the broker did not take the command,
+// and messages.ErrNoReply when it did but no answer came within the timeout.
 func (r Requester) Request(ctx context.Context, cmd, result any) error {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
-	reply, err := requestreply.SendWithReply[json.RawMessage](ctx, r.Bus, r.Hub, cmd)
+	replies, stop, err := requestreply.SendWithReplies[json.RawMessage](ctx, r.Bus, r.Hub, cmd)
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %T after %s", messages.ErrNoReply, cmd, r.Timeout)
-		}
-		return fmt.Errorf("send %T: %w", cmd, err)
+		return fmt.Errorf("%w: %T: %v", messages.ErrNotSent, cmd, err)
+	}
+	defer stop()
+	var reply requestreply.Reply[json.RawMessage]
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %T within %s", messages.ErrNoReply, cmd, r.Timeout)
+	case reply = <-replies:
 	}
 	if reply.Error != nil {
 		return fmt.Errorf("%w: %T: %v", messages.ErrNoReply, cmd, reply.Error)

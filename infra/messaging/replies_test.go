@@ -2,13 +2,17 @@ package messaging_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/infra/faults"
 	"github.com/orderflow/orderflow/infra/messaging"
 	"github.com/orderflow/orderflow/infra/pubsub"
 	"github.com/orderflow/orderflow/messages"
@@ -40,4 +44,55 @@ func TestReplyHubProbeComesBackOnlyThroughTheSubscription(t *testing.T) {
 	probeCtx, cancelProbe := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelProbe()
 	require.NoError(t, hub.Probe(probeCtx, ps.Publisher))
+}
+
+// publisherFunc is a message.Publisher made of a function.
+type publisherFunc func(topic string, msgs ...*message.Message) error
+
+func (f publisherFunc) Publish(topic string, msgs ...*message.Message) error {
+	return f(topic, msgs...)
+}
+func (publisherFunc) Close() error { return nil }
+
+func TestRequesterTellsANotSentCommandFromAnUnansweredOne(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		publish publisherFunc
+		want    error
+	}{
+		{
+			name:    "the broker refuses the command",
+			publish: func(string, ...*message.Message) error { return faults.Unavailable(errors.New("broker down")) },
+			want:    messages.ErrNotSent,
+		},
+		{
+			name: "the broker does not acknowledge within the deadline",
+			publish: func(_ string, msgs ...*message.Message) error {
+				<-msgs[0].Context().Done() // as the Kafka publisher does: it returns at the deadline
+				return msgs[0].Context().Err()
+			},
+			want: messages.ErrNotSent,
+		},
+		{
+			name:    "the broker takes it and nobody answers",
+			publish: func(string, ...*message.Message) error { return nil },
+			want:    messages.ErrNoReply,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			bus, err := messaging.NewCommandBus(tc.publish, slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+			r := messaging.Requester{Bus: bus, Hub: messaging.NewReplyHub(), Timeout: 50 * time.Millisecond}
+			var res messages.GetOrderResult
+			err = r.Request(context.Background(), messages.GetOrder{OrderID: "o-1"}, &res)
+			require.ErrorIs(t, err, tc.want)
+			other := messages.ErrNoReply
+			if tc.want == messages.ErrNoReply {
+				other = messages.ErrNotSent
+			}
+			assert.NotErrorIs(t, err, other)
+		})
+	}
 }

@@ -4,7 +4,6 @@
 package messaging
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,8 +12,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
+	"github.com/orderflow/orderflow/infra/faults"
 	"github.com/orderflow/orderflow/infra/logging"
-	"github.com/orderflow/orderflow/messages"
 )
 
 // RouterConfig configures a service's router.
@@ -27,6 +26,8 @@ type RouterConfig struct {
 	Publisher message.Publisher
 	// Retry is the retry policy; zero values take the defaults.
 	Retry RetryConfig
+	// Stalls records handlers waiting out an infrastructure fault (nil: not recorded).
+	Stalls *Stalls
 	// CloseTimeout bounds how long closing waits for in-flight handlers.
 	CloseTimeout time.Duration
 	// Middleware runs inside the standard stack, right around the handler (tests
@@ -35,30 +36,14 @@ type RouterConfig struct {
 	Logger     *slog.Logger
 }
 
-// RetryConfig is the exponential backoff of a failing handler.
-type RetryConfig struct {
-	MaxRetries      int
-	InitialInterval time.Duration
-	MaxInterval     time.Duration
-}
-
-func (c *RetryConfig) setDefaults() {
-	if c.MaxRetries == 0 {
-		c.MaxRetries = 5
-	}
-	if c.InitialInterval == 0 {
-		c.InitialInterval = 50 * time.Millisecond
-	}
-	if c.MaxInterval == 0 {
-		c.MaxInterval = 2 * time.Second
-	}
-}
-
 // NewRouter returns a router with the standard middleware, outermost first:
-// correlation ID, poison queue, retry with exponential backoff, panic recovery.
-// A message that still fails after the retries, or that can never succeed
-// (malformed, or breaking its contract), goes to the poison topic with its
-// payload, its metadata and the reason, and is acked so the rest flows on.
+// correlation ID, poison queue, failure log, retry by error class, panic recovery.
+// A message that can never succeed (malformed, or breaking its contract), or
+// whose handler still fails with an error of unknown class after the retries,
+// goes to the poison topic with its payload, its metadata and the reason, and
+// is acked so the rest flows on. An infrastructure fault is retried for as long
+// as the process runs, and a stop leaves the message unacked for redelivery:
+// neither is ever poisoned (see package faults).
 func NewRouter(cfg RouterConfig) (*message.Router, error) {
 	if cfg.Logger == nil {
 		return nil, errors.New("router needs a logger")
@@ -72,50 +57,48 @@ func NewRouter(cfg RouterConfig) (*message.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new router: %w", err)
 	}
-	poison, err := middleware.PoisonQueue(cfg.Publisher, cfg.PoisonTopic)
+	poison, err := middleware.PoisonQueueWithFilter(cfg.Publisher, cfg.PoisonTopic, ShouldPoison)
 	if err != nil {
 		return nil, fmt.Errorf("poison queue: %w", err)
-	}
-	retry := middleware.Retry{
-		MaxRetries:          cfg.Retry.MaxRetries,
-		InitialInterval:     cfg.Retry.InitialInterval,
-		MaxInterval:         cfg.Retry.MaxInterval,
-		Multiplier:          2,
-		RandomizationFactor: 0.2,
-		ShouldRetry:         func(p middleware.RetryParams) bool { return !Permanent(p.Err) },
-		ResetContextOnRetry: false,
 	}
 	router.AddMiddleware(
 		middleware.CorrelationID,
 		correlationToContext,
 		poison,
 		logFailures(logger),
-		retry.Middleware,
+		retry(cfg.Retry, cfg.Stalls, logger),
 		middleware.Recoverer,
 	)
 	router.AddMiddleware(cfg.Middleware...)
 	return router, nil
 }
 
-// Permanent reports whether err can never go away by retrying: a payload that
-// does not decode, or a message breaking its contract.
-func Permanent(err error) bool {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	return errors.Is(err, messages.ErrInvalid) || errors.As(err, &syntax) || errors.As(err, &typ)
+// ShouldPoison reports whether a handler's final error sends its message to
+// the poison queue: only a permanent error, or one of unknown class that
+// outlived its retries. Infrastructure faults and stops never do.
+func ShouldPoison(err error) bool {
+	switch faults.Classify(err) {
+	case faults.Permanent, faults.Unknown:
+		return true
+	}
+	return false
 }
 
-// logFailures logs, with the message's correlation ID, a handler giving up on a message.
+// logFailures logs, with the message's correlation ID, a handler giving up on
+// a message: for the poison queue, or left unacked by a stop.
 func logFailures(logger *slog.Logger) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			out, err := h(msg)
-			if err != nil {
-				logger.ErrorContext(msg.Context(), "message handling failed; sending it to the poison queue",
-					"handler", message.HandlerNameFromCtx(msg.Context()),
-					"message_uuid", msg.UUID,
-					"permanent", Permanent(err),
-					"error", err)
+			if err == nil {
+				return out, nil
+			}
+			attrs := []any{"handler", message.HandlerNameFromCtx(msg.Context()), "message_uuid", msg.UUID,
+				"class", faults.Classify(err).String(), "error", err}
+			if ShouldPoison(err) {
+				logger.ErrorContext(msg.Context(), "message handling failed; sending it to the poison queue", attrs...)
+			} else {
+				logger.InfoContext(msg.Context(), "message left unacked for redelivery", attrs...)
 			}
 			return out, err
 		}

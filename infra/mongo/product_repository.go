@@ -95,7 +95,7 @@ func (r *ProductRepository) Hold(ctx context.Context, sku, orderID string, qty i
 				{Key: "$set", Value: bson.D{{Key: field, Value: qty}, {Key: updatedAtField, Value: storedTime(now)}}},
 			})
 		if err != nil {
-			return fmt.Errorf("hold %s for order %s: %w", sku, orderID, err)
+			return fmt.Errorf("hold %s for order %s: %w", sku, orderID, fault(err))
 		}
 		if res.MatchedCount == 1 {
 			return nil
@@ -107,7 +107,7 @@ func (r *ProductRepository) Hold(ctx context.Context, sku, orderID string, qty i
 			return inventory.ErrUnknownSKU
 		}
 		if err != nil {
-			return fmt.Errorf("read %s after a refused hold: %w", sku, err)
+			return fmt.Errorf("read %s after a refused hold: %w", sku, fault(err))
 		}
 		if _, held := d.Holds[orderID]; held {
 			return nil
@@ -163,7 +163,7 @@ func (r *ProductRepository) settle(ctx context.Context, op, sku, orderID string,
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s %s of order %s: read the hold: %w", op, sku, orderID, err)
+			return fmt.Errorf("%s %s of order %s: read the hold: %w", op, sku, orderID, fault(err))
 		}
 		qty, held := d.Holds[orderID]
 		if !held {
@@ -177,7 +177,7 @@ func (r *ProductRepository) settle(ctx context.Context, op, sku, orderID string,
 				{Key: "$set", Value: bson.D{{Key: updatedAtField, Value: storedTime(now)}}},
 			})
 		if err != nil {
-			return fmt.Errorf("%s %s of order %s: %w", op, sku, orderID, err)
+			return fmt.Errorf("%s %s of order %s: %w", op, sku, orderID, fault(err))
 		}
 		if res.MatchedCount == 1 {
 			return nil

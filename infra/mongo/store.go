@@ -10,12 +10,17 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/x/mongo/driver/topology"
+
+	"github.com/orderflow/orderflow/infra/faults"
 )
 
 // ErrContention is returned by an Update that lost to concurrent writers of the
 // same aggregate on every attempt. Like any error from a store, it means "try
 // again later": the message is retried by the router.
-var ErrContention = errors.New("too many concurrent updates of one document")
+// It is marked as a fault of the infrastructure: a retry later helps, so the
+// router waits it out instead of poisoning the message.
+var ErrContention = faults.Unavailable(errors.New("too many concurrent updates of one document"))
 
 const (
 	// maxAttempts bounds the read-modify-write loop of one Update. A loser
@@ -49,7 +54,7 @@ func (s *store[A, D]) get(ctx context.Context, id string) (A, bool, error) {
 		return zero, false, nil
 	}
 	if err != nil {
-		return zero, false, fmt.Errorf("read %s %s: %w", s.coll.Name(), id, err)
+		return zero, false, fmt.Errorf("read %s %s: %w", s.coll.Name(), id, fault(err))
 	}
 	return s.toDomain(d), true, nil
 }
@@ -107,13 +112,13 @@ func (s *store[A, D]) write(ctx context.Context, id string, found bool, readRevi
 			return false, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("insert %s %s: %w", s.coll.Name(), id, err)
+			return false, fmt.Errorf("insert %s %s: %w", s.coll.Name(), id, fault(err))
 		}
 		return true, nil
 	}
 	res, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: revisionField, Value: readRevision}}, doc)
 	if err != nil {
-		return false, fmt.Errorf("replace %s %s: %w", s.coll.Name(), id, err)
+		return false, fmt.Errorf("replace %s %s: %w", s.coll.Name(), id, fault(err))
 	}
 	return res.MatchedCount == 1, nil
 }
@@ -122,17 +127,38 @@ func (s *store[A, D]) write(ctx context.Context, id string, found bool, readRevi
 func (s *store[A, D]) find(ctx context.Context, filter any, opts *options.FindOptions) ([]A, error) {
 	cur, err := s.coll.Find(ctx, filter, opts)
 	if err != nil {
-		return nil, fmt.Errorf("find in %s: %w", s.coll.Name(), err)
+		return nil, fmt.Errorf("find in %s: %w", s.coll.Name(), fault(err))
 	}
 	var docs []D
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read %s: %w", s.coll.Name(), err)
+		return nil, fmt.Errorf("read %s: %w", s.coll.Name(), fault(err))
 	}
 	out := make([]A, len(docs))
 	for i, d := range docs {
 		out[i] = s.toDomain(d)
 	}
 	return out, nil
+}
+
+// fault marks the driver's errors that a later retry can cure (the server
+// unreachable or restarting, a lost connection, a timeout) as faults of the
+// infrastructure, which the router waits out. Others (a document that does not
+// decode, a refused command) stay unknown: retried a few times, then poisoned.
+func fault(err error) error {
+	if err == nil {
+		return nil
+	}
+	var selection topology.ServerSelectionError
+	var pool topology.WaitQueueTimeoutError
+	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.Is(err, mongo.ErrClientDisconnected) ||
+		errors.As(err, &selection) || errors.As(err, &pool) || errors.Is(err, context.DeadlineExceeded) {
+		return faults.Unavailable(err)
+	}
+	var labeled mongo.LabeledError
+	if errors.As(err, &labeled) && (labeled.HasErrorLabel("RetryableWriteError") || labeled.HasErrorLabel("TransientTransactionError")) {
+		return faults.Unavailable(err)
+	}
+	return err
 }
 
 // pause waits a short random time before the next attempt of an update, longer

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/orderflow/orderflow/infra/faults"
 )
 
 // inflight wraps GoChannel to count deliveries that are published and not yet
@@ -48,7 +50,9 @@ func (f *inflight) Publish(topic string, msgs ...*message.Message) error {
 	f.add(n) // before publishing: a fast ack must not count first
 	if err := f.pub.Publish(topic, msgs...); err != nil {
 		f.add(-n)
-		return err
+		// GoChannel fails only once closed: a stop, which the retry waits out
+		// until the message's context ends.
+		return faults.Unavailable(err)
 	}
 	return nil
 }

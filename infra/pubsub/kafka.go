@@ -12,6 +12,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill-kafka/v2/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/orderflow/orderflow/infra/faults"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -269,8 +270,36 @@ type prefixedPublisher struct {
 	prefix string
 }
 
+// Publish publishes within the deadline of the first message's context: the
+// Sarama producer does not watch contexts and, with the broker down, blocks
+// through all its retries. Past the deadline it returns, and the publish left
+// behind may still succeed (consumers are idempotent, and a request is retried
+// with its idempotency key). Every error of the broker is an infrastructure fault.
 func (p prefixedPublisher) Publish(topic string, msgs ...*message.Message) error {
-	return p.Publisher.Publish(p.prefix+topic, msgs...)
+	ctx := context.Background()
+	if len(msgs) > 0 {
+		ctx = msgs[0].Context()
+	}
+	if ctx.Done() == nil {
+		return brokerFault(topic, p.Publisher.Publish(p.prefix+topic, msgs...))
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Publisher.Publish(p.prefix+topic, msgs...) }()
+	select {
+	case err := <-done:
+		return brokerFault(topic, err)
+	case <-ctx.Done():
+		// Canceled (a stop) or DeadlineExceeded (a request's deadline): faults
+		// classifies them as such.
+		return fmt.Errorf("publish to %s abandoned: %w", topic, ctx.Err())
+	}
+}
+
+func brokerFault(topic string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return faults.Unavailable(fmt.Errorf("publish to %s: %w", topic, err))
 }
 
 type prefixedSubscriber struct {

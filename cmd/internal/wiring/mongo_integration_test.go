@@ -98,12 +98,18 @@ func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 	assert.Zero(t, negative.Load(), "stock was seen with available below zero or reserved above on hand")
 }
 
-// listCount pages through GET /orders?status= and counts the orders.
+// listCount pages through GET /orders?status= and counts the orders. A page
+// answered 503 (the test server is slow under load, and a slow answer is a 503
+// with Retry-After by design) is asked again, for up to 30 s.
 func listCount(t *testing.T, h *harness, status string) int {
 	t.Helper()
 	n, cursor := 0, ""
 	for range 100 {
-		code, _, raw := h.do(http.MethodGet, "/orders?limit=100&status="+status+"&cursor="+cursor, nil)
+		path := "/orders?limit=100&status=" + status + "&cursor=" + cursor
+		code, _, raw := h.do(http.MethodGet, path, nil)
+		for deadline := time.Now().Add(30 * time.Second); code == http.StatusServiceUnavailable && time.Now().Before(deadline); {
+			code, _, raw = h.do(http.MethodGet, path, nil)
+		}
 		require.Equal(t, http.StatusOK, code, string(raw))
 		var page struct {
 			Orders     []orderView `json:"orders"`

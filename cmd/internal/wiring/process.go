@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/infra/logging"
+	"github.com/orderflow/orderflow/infra/messaging"
 	"github.com/orderflow/orderflow/infra/ops"
 	"github.com/orderflow/orderflow/infra/pubsub"
 )
@@ -38,6 +39,10 @@ type ProcessConfig struct {
 	OpsAddr string `env:"OPS_ADDR" envDefault:":9100"`
 	// InstanceID names this process (the gateway's reply consumer group); default host-pid-random.
 	InstanceID string `env:"INSTANCE_ID"`
+	// StallExitAfter is how long a handler may fail on an infrastructure fault
+	// while the broker and the store answer before the process exits non-zero
+	// for its supervisor to restart it; 0 never exits.
+	StallExitAfter time.Duration `env:"STALL_EXIT_AFTER" envDefault:"2m"`
 }
 
 // LoadProcessConfig reads and validates the process configuration.
@@ -58,6 +63,9 @@ func LoadProcessConfig() (ProcessConfig, error) {
 		if c.KafkaPartitions < 1 || c.KafkaReplicationFactor < 1 {
 			errs = append(errs, errors.New("KAFKA_PARTITIONS and KAFKA_REPLICATION_FACTOR must be at least 1"))
 		}
+	}
+	if c.StallExitAfter < 0 {
+		errs = append(errs, errors.New("STALL_EXIT_AFTER must not be negative"))
 	}
 	return c, errors.Join(errs...)
 }
@@ -99,6 +107,8 @@ func RunProcess(ctx context.Context, which []string) error {
 	defer opened.Close()
 
 	o := ops.New("orderflow")
+	// The checks of what the process depends on, which the watchdog asks before giving up.
+	var deps []ops.Check
 	var ps pubsub.PubSub
 	transport := []any{"pubsub", "gochannel (in process)"}
 	if pcfg.Kafka() {
@@ -111,22 +121,27 @@ func RunProcess(ctx context.Context, which []string) error {
 		if err != nil {
 			return fmt.Errorf("connect to Kafka at %v: %w", pcfg.KafkaBrokers, err)
 		}
-		o.AddCheck(ops.Check{Name: "kafka", Check: func(ctx context.Context) error { return pubsub.Ping(ctx, kcfg) }})
+		deps = append(deps, ops.Check{Name: "kafka", Check: func(ctx context.Context) error { return pubsub.Ping(ctx, kcfg) }})
 		transport = []any{"pubsub", "kafka", "brokers", pcfg.KafkaBrokers, "partitions", pcfg.KafkaPartitions}
 	} else {
 		ps = pubsub.NewGoChannel(logging.Watermill(logger))
 	}
 	defer ps.Close()
 	if opened.Ping != nil {
-		o.AddCheck(ops.Check{Name: "mongodb", Check: opened.Ping})
+		deps = append(deps, ops.Check{Name: "mongodb", Check: opened.Ping})
 	}
+	for _, d := range deps {
+		o.AddCheck(d)
+	}
+	stalls := messaging.NewStalls()
+	o.AddCheck(ops.Check{Name: "handlers", Check: stalls.Check})
 
 	gatewayGroup := "gateway.replies"
 	if pcfg.Kafka() {
 		// Every gateway instance reads every reply and keeps those it waits for.
 		gatewayGroup = "gateway.replies." + pcfg.InstanceID
 	}
-	services, err := NewServices(ctx, Deps{Config: cfg, PubSub: ps, Logger: logger, Metrics: o.Registry}, stores, which, gatewayGroup, o.Ready)
+	services, err := NewServices(ctx, Deps{Config: cfg, PubSub: ps, Logger: logger, Metrics: o.Registry, Stalls: stalls}, stores, which, gatewayGroup, o.Ready)
 	if err != nil {
 		return err
 	}
@@ -165,12 +180,20 @@ func RunProcess(ctx context.Context, which []string) error {
 	if cfg.SeedDemo && slices.Contains(which, "inventory") {
 		logger.Info("demo catalogue seeded where missing", "stock", DemoCatalogue)
 	}
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if pcfg.StallExitAfter > 0 {
+		go watchdog(ctx, stalls, deps, pcfg.StallExitAfter, time.Second, logger, stop)
+	}
 	err = Run(ctx, services, logger, RunOptions{
 		HTTPServer:      apiServer,
 		Drain:           ps.Drain,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Started:         func() { logger.Info("ready") },
 	})
+	if cause := context.Cause(ctx); errors.Is(cause, ErrStalled) {
+		err = errors.Join(cause, err)
+	}
 	logger.Info("stopped", "error", err)
 	return err
 }

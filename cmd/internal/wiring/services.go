@@ -37,6 +37,9 @@ type Deps struct {
 	Now func() time.Time
 	// Metrics registers the services' own metrics (nil: a registry nobody reads).
 	Metrics prometheus.Registerer
+	// Stalls records the handlers of the process waiting out an infrastructure
+	// fault (nil: not recorded); the process is not ready while any is.
+	Stalls *messaging.Stalls
 }
 
 // metrics returns where the services register their metrics.
@@ -65,6 +68,7 @@ func (d Deps) router(name, poisonTopic string) (*message.Router, *messaging.Proc
 		PoisonTopic:  poisonTopic,
 		Publisher:    d.PubSub.Publisher,
 		Retry:        messaging.RetryConfig{MaxRetries: d.Config.RetryMax, InitialInterval: d.Config.RetryInitial, MaxInterval: d.Config.RetryMaxWait},
+		Stalls:       d.Stalls,
 		CloseTimeout: d.Config.ShutdownTimeout,
 		Middleware:   d.Middleware,
 		Logger:       d.Logger,
