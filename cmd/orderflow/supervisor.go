@@ -124,7 +124,7 @@ func (s *supervisor) stop(c childSpec, cmd *exec.Cmd, done <-chan error) error {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-done:
-		if err != nil {
+		if err != nil && !killedBy(err, syscall.SIGTERM) {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		s.logger.Info("service process stopped", "service", c.name, "pid", cmd.Process.Pid)
@@ -134,6 +134,17 @@ func (s *supervisor) stop(c childSpec, cmd *exec.Cmd, done <-chan error) error {
 		<-done
 		return fmt.Errorf("%s did not stop within %s and was killed", c.name, s.stopTimeout)
 	}
+}
+
+// killedBy reports whether the child was ended by sig (one that does not
+// handle SIGTERM dies of it: stopped as asked, not failed).
+func killedBy(err error, sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
 }
 
 // exitStatus says how a child ended: "exit status 3", "signal: killed", or

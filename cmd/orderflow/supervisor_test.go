@@ -29,18 +29,20 @@ func TestMain(m *testing.M) {
 }
 
 // fakeChild is a service process: "crash" exits 3 at once; "serve" runs until
-// SIGTERM and exits 0; "stubborn" ignores SIGTERM. The last two print
+// SIGTERM and exits 0; "stubborn" ignores SIGTERM; "plain" leaves SIGTERM to
+// its default action, which ends it. The last three print
 // "ready PID" once their signal handling is in place, and give up after two
 // minutes so that no test leaves a process behind.
 func fakeChild(mode string) int {
 	switch mode {
 	case "crash":
 		return 3
-	case "serve", "stubborn":
+	case "serve", "stubborn", "plain":
 		sig := make(chan os.Signal, 1)
-		if mode == "serve" {
+		switch mode {
+		case "serve":
 			signal.Notify(sig, syscall.SIGTERM)
-		} else {
+		case "stubborn":
 			signal.Ignore(syscall.SIGTERM)
 		}
 		fmt.Printf("ready %d\n", os.Getpid())
@@ -171,6 +173,18 @@ func TestSupervisorKillsAChildThatDoesNotStop(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "gateway did not stop within 1h0m0s and was killed")
 	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// A child that dies of the SIGTERM it was sent (it does not handle it) was
+// stopped as asked.
+func TestSupervisorTakesDeathBySIGTERMAsAStop(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fakeChildSpec("orders", "plain"))
+	started := h.rec.next(t, "orders")
+	require.Equal(t, "started service process", started.Message)
+	h.out.wait(t, fmt.Sprintf("ready %d", intAttr(t, started, "pid")))
+	require.NoError(t, h.stop(t))
+	assert.Equal(t, "service process stopped", h.rec.next(t, "orders").Message)
 }
 
 // A child that cannot even be started is retried like one that exited.
