@@ -15,6 +15,10 @@ type Repository interface {
 	Update(ctx context.Context, orderID string, fn func(*Shipment) error) (Shipment, error)
 	// ListDue returns up to limit shipments whose NextStepAt is set and not after now.
 	ListDue(ctx context.Context, now time.Time, limit int) ([]Shipment, error)
+	// ListUnpublished returns up to limit shipments having a change whose event
+	// is not published and whose At is not after before, the oldest such change
+	// first (see Shipment.UnpublishedSince).
+	ListUnpublished(ctx context.Context, before time.Time, limit int) ([]Shipment, error)
 }
 
 // EventPublisher publishes domain events (watermill's cqrs.EventBus in production).

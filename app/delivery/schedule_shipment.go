@@ -12,13 +12,29 @@ func (s *Service) ScheduleShipment(ctx context.Context, orderID, customerID, cor
 	if orderID == "" {
 		return fmt.Errorf("%w: missing order id", messages.ErrInvalid)
 	}
-	_, err := s.update(ctx, orderID, func(sh *Shipment) error {
+	existed := false
+	sh, err := s.repo.Update(ctx, orderID, func(sh *Shipment) error {
+		existed = !sh.IsNew() // fn runs again when a concurrent writer wins
 		now := s.now()
 		sh.Schedule(customerID, now, s.after(now, s.courier.DispatchAfter), correlationID)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("schedule shipment of order %s: %w", orderID, err)
+	}
+	if err := s.publishPending(ctx, sh); err != nil {
+		return fmt.Errorf("schedule shipment of order %s: %w", orderID, err)
+	}
+	if existed && len(sh.Unpublished()) == 0 && len(sh.History) > 0 {
+		// An OrderConfirmed for an order that has a shipment already: a
+		// redelivery, or the orders service's saga sweeper asking for news it
+		// never got. Announce the shipment's latest step again, so the order
+		// learns it is scheduled (or dispatched, delivered...). The duplicate is
+		// harmless: the orders service is idempotent by state.
+		latest := sh.History[len(sh.History)-1]
+		if err := s.events.Publish(messages.WithCorrelationID(ctx, latest.CorrelationID), eventFor(sh, latest)); err != nil {
+			return fmt.Errorf("announce the shipment of order %s again: %w", orderID, err)
+		}
 	}
 	return nil
 }

@@ -108,14 +108,19 @@ func (f *fixture) advance(t *testing.T, at time.Time) int {
 	return moved
 }
 
-func TestScheduleShipment_publishesOnce(t *testing.T) {
+// A repeated OrderConfirmed schedules nothing new; it is answered with the
+// shipment's latest step again (the orders service's saga sweeper asks so).
+func TestScheduleShipment_schedulesOnceAndAnnouncesAgain(t *testing.T) {
 	t.Parallel()
 	f := newFixture(autoCourier)
 
 	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
-	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+	f.clock.Set(t0.Add(time.Minute))
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-nudge"))
 
-	assert.Equal(t, []published{{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"}}, f.events.published())
+	scheduled := published{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"}
+	assert.Equal(t, []published{scheduled, scheduled}, f.events.published())
+	assert.Len(t, f.stored(t, "order-1").History, 1, "scheduled once")
 	s, err := f.svc.GetShipment(t.Context(), "order-1")
 	require.NoError(t, err)
 	assert.Equal(t, delivery.StatusScheduled, s.Status)
@@ -452,4 +457,85 @@ func TestAdvanceDue_stepTakenByAnotherInstance(t *testing.T) {
 	assert.Equal(t, delivery.StatusDispatched, f.stored(t, "order-1").Status)
 	assert.Len(t, other.events.published(), 1, "dispatched once, by the other instance")
 	assert.Len(t, f.events.published(), 1, "only the schedule")
+}
+
+// The simulated courier saves a step, then its publish fails: no message will
+// come again for it, the relay publishes it once the grace period is over.
+func TestRelayUnpublished_publishesACourierStepWhosePublishFailed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(autoCourier)
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+	dispatchAt := t0.Add(autoCourier.DispatchAfter)
+	f.clock.Set(dispatchAt)
+	f.events.failNext(1)
+	_, err := f.svc.AdvanceDue(t.Context(), 100)
+	require.ErrorIs(t, err, errBroker)
+	require.Equal(t, delivery.StatusDispatched, f.stored(t, "order-1").Status)
+
+	n, err := f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
+	require.NoError(t, err)
+	assert.Zero(t, n, "within the grace period")
+
+	f.clock.Set(dispatchAt.Add(2 * time.Second))
+	n, err = f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	n, err = f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
+	require.NoError(t, err)
+	assert.Zero(t, n, "published once")
+
+	got := f.events.published()
+	require.Len(t, got, 2)
+	assert.Equal(t, published{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchAt}, CorrelationID: "corr-confirm"}, got[1])
+	stored := f.stored(t, "order-1")
+	assert.Empty(t, stored.Unpublished())
+}
+
+func TestScheduleShipment_duplicateAnnouncesTheLatestStep(t *testing.T) {
+	t.Parallel()
+	dispatchAt := t0.Add(time.Minute)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, f *fixture)
+		want  []published
+	}{
+		{"dispatched", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+			f.clock.Set(dispatchAt)
+			_, err := f.svc.Dispatch(t.Context(), "order-1", "corr-courier")
+			require.NoError(t, err)
+		}, []published{{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchAt}, CorrelationID: "corr-courier"}}},
+		{"delivered", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
+			f.clock.Set(dispatchAt)
+			_, err := f.svc.Dispatch(t.Context(), "order-1", "corr-courier")
+			require.NoError(t, err)
+			_, err = f.svc.Deliver(t.Context(), "order-1", "corr-courier")
+			require.NoError(t, err)
+		}, []published{{Event: messages.ShipmentDelivered{OrderID: "order-1", DispatchedAt: dispatchAt, OccurredAt: dispatchAt}, CorrelationID: "corr-courier"}}},
+		{"cancelled before it was scheduled: nothing to tell", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(delivery.Courier{})
+			tt.setup(t, f)
+			before := f.events.published()
+			history := f.stored(t, "order-1").History
+
+			require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-nudge"))
+
+			assert.Equal(t, tt.want, nilIfEmpty(f.events.published()[len(before):]))
+			assert.Equal(t, history, f.stored(t, "order-1").History, "nothing scheduled again")
+		})
+	}
+}
+
+func nilIfEmpty[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

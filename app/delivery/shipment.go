@@ -140,6 +140,12 @@ func (s *Shipment) Unpublished() []Change {
 	return outbox.Pending(s.History, func(c Change) bool { return c.Published })
 }
 
+// UnpublishedSince returns when the oldest change whose event is not published
+// yet was made, or the zero time when every event is published.
+func (s *Shipment) UnpublishedSince() time.Time {
+	return outbox.OldestPending(s.History, func(c Change) bool { return c.Published }, func(c Change) time.Time { return c.At })
+}
+
 // MarkPublished records that the events of the first n changes are published.
 func (s *Shipment) MarkPublished(n int) {
 	if outbox.MarkFirst(s.History, n, func(c *Change) *bool { return &c.Published }) {

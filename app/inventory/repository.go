@@ -44,6 +44,10 @@ type Reservations interface {
 	Get(ctx context.Context, orderID string) (Reservation, error)
 	// Update works as Products.Update, keyed by order id.
 	Update(ctx context.Context, orderID string, fn func(*Reservation) error) (Reservation, error)
+	// ListUnpublished returns up to limit reservations having a change whose
+	// event is not published and whose At is not after before, the oldest such
+	// change first (see Reservation.UnpublishedSince).
+	ListUnpublished(ctx context.Context, before time.Time, limit int) ([]Reservation, error)
 }
 
 // EventPublisher publishes domain events (watermill's cqrs.EventBus in production).

@@ -113,6 +113,12 @@ func (r *Reservation) Unpublished() []Change {
 	return outbox.Pending(r.History, func(c Change) bool { return c.Published })
 }
 
+// UnpublishedSince returns when the oldest change whose event is not published
+// yet was made, or the zero time when every event is published.
+func (r *Reservation) UnpublishedSince() time.Time {
+	return outbox.OldestPending(r.History, func(c Change) bool { return c.Published }, func(c Change) time.Time { return c.At })
+}
+
 // MarkPublished records that the events of the first n changes are published.
 func (r *Reservation) MarkPublished(n int) {
 	if outbox.MarkFirst(r.History, n, func(c *Change) *bool { return &c.Published }) {

@@ -33,10 +33,10 @@ func (s *Service) ReserveStock(ctx context.Context, orderID string, lines []Line
 		return fmt.Errorf("begin reservation of order %s: %w", orderID, err)
 	}
 	if r.Status != Reserving {
-		// Decided before (a redelivery, or a release that came first): make sure
-		// the holds match the decision and its event is out.
-		_, err := s.decide(ctx, orderID, func(*Reservation) error { return nil })
-		return err
+		// Decided before (a redelivery, a nudge of the orders service's saga
+		// sweeper, or a release that came first): make sure the holds match the
+		// decision and its event is out.
+		return s.announceAgain(ctx, orderID)
 	}
 
 	var failures []messages.LineFailure
@@ -81,6 +81,27 @@ func validateLines(orderID string, lines []Line) error {
 		if l.Quantity < messages.MinQuantity || l.Quantity > messages.MaxQuantity {
 			return fmt.Errorf("%w: quantity %d of %s is outside %d..%d", ErrInvalidStock, l.Quantity, l.SKU, messages.MinQuantity, messages.MaxQuantity)
 		}
+	}
+	return nil
+}
+
+// announceAgain finishes a decided reservation (holds settled, pending events
+// published) and, when nothing was pending, publishes the event of its latest
+// decision again: an OrderPlaced that comes again may be the orders service
+// asking for an outcome it never got (its saga sweeper). The duplicate is
+// harmless: the orders service is idempotent by state (a StockReserved for a
+// CONFIRMED or CANCELLED order changes nothing).
+func (s *Service) announceAgain(ctx context.Context, orderID string) error {
+	r, err := s.decide(ctx, orderID, func(*Reservation) error { return nil })
+	if err != nil {
+		return err
+	}
+	if len(r.Unpublished()) > 0 || len(r.History) == 0 {
+		return nil // just published by decide, or nothing decided to tell
+	}
+	latest := r.History[len(r.History)-1]
+	if err := s.events.Publish(messages.WithCorrelationID(ctx, latest.CorrelationID), eventFor(r, latest)); err != nil {
+		return fmt.Errorf("announce the reservation of order %s again: %w", orderID, err)
 	}
 	return nil
 }

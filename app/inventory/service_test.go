@@ -174,7 +174,10 @@ func TestReserveStock_twiceReservesOnce(t *testing.T) {
 	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-1"))
 
 	assert.Equal(t, 4, f.product(t, "A").Reserved)
-	assert.Len(t, f.events.published(), 1)
+	assert.Len(t, f.reservation(t, "order-1").History, 1, "decided once")
+	got := f.events.published()
+	require.Len(t, got, 2, "the decision, then announced again for the duplicate")
+	assert.Equal(t, got[0], got[1])
 }
 
 func TestReserveStock_failedTwiceFailsOnce(t *testing.T) {
@@ -187,7 +190,10 @@ func TestReserveStock_failedTwiceFailsOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-1"))
 
-	assert.Len(t, ofType[messages.StockReservationFailed](f.events.published()), 1)
+	failed := ofType[messages.StockReservationFailed](f.events.published())
+	require.Len(t, failed, 2, "the decision, then announced again for the duplicate")
+	assert.Equal(t, failed[0], failed[1])
+	assert.Len(t, f.reservation(t, "order-1").History, 1, "decided once")
 	assert.Empty(t, ofType[messages.StockReserved](f.events.published()))
 	f.assertNothingHeld(t, "A")
 }
@@ -442,5 +448,93 @@ func TestReserveStock_concurrentOrdersNeverOversell(t *testing.T) {
 	for _, ev := range failed {
 		assert.NotContains(t, a.Holds, ev.OrderID)
 		assert.Equal(t, []messages.LineFailure{{SKU: "A", Reason: messages.ReasonInsufficientStock, Requested: 1, Available: 0}}, ev.Failures)
+	}
+}
+
+func TestRelayUnpublished_publishesWhatAFailedPublishLeftOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10})
+	f.events.failNext(1)
+	require.ErrorIs(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}}, "corr-place"), errBroker)
+
+	n, err := f.svc.RelayUnpublished(t.Context(), time.Minute, 100)
+	require.NoError(t, err)
+	assert.Zero(t, n, "within the grace period the handler may still publish it")
+	assert.Empty(t, f.events.published())
+
+	n, err = f.svc.RelayUnpublished(t.Context(), 0, 100)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, []published{{
+		Event:         messages.StockReserved{OrderID: "order-1", Items: []messages.Item{{SKU: "A", Quantity: 4}}, OccurredAt: t0},
+		CorrelationID: "corr-place",
+	}}, f.events.published())
+	r := f.reservation(t, "order-1")
+	assert.Empty(t, r.Unpublished())
+
+	n, err = f.svc.RelayUnpublished(t.Context(), 0, 100)
+	require.NoError(t, err)
+	assert.Zero(t, n, "published once")
+	assert.Len(t, f.events.published(), 1)
+}
+
+// A release saved, then a crash before the holds were given back: the relay
+// gives them back before it announces the release.
+func TestRelayUnpublished_settlesHoldsBeforeTheEvent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]int{"A": 10})
+	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}}, "corr-place"))
+	_, err := f.reservations.Update(t.Context(), "order-1", func(r *inventory.Reservation) error {
+		r.Release(t0, "corr-cancel")
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 4, f.product(t, "A").Reserved, "the crash left the hold")
+
+	n, err := f.svc.RelayUnpublished(t.Context(), 0, 100)
+	require.NoError(t, err)
+
+	assert.Equal(t, 1, n)
+	f.assertNothingHeld(t, "A")
+	got := f.events.published()
+	require.Len(t, got, 2)
+	assert.Equal(t, published{Event: messages.StockReleased{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-cancel"}, got[1])
+}
+
+// An OrderPlaced that comes again for a decided reservation (the orders
+// service's saga sweeper asking for news) is answered with the latest decision.
+func TestReserveStock_duplicateAnnouncesTheLatestDecision(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		decide func(t *testing.T, f *fixture)
+		want   any
+	}{
+		{"reserved", func(*testing.T, *fixture) {}, messages.StockReserved{OrderID: "order-1", Items: []messages.Item{{SKU: "A", Quantity: 4}}, OccurredAt: t0}},
+		{"released", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.ReleaseStock(t.Context(), "order-1", "corr-later"))
+		}, messages.StockReleased{OrderID: "order-1", OccurredAt: t0}},
+		{"committed", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.CommitStock(t.Context(), "order-1", "corr-later"))
+		}, messages.StockCommitted{OrderID: "order-1", OccurredAt: t0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, map[string]int{"A": 10})
+			lines := []inventory.Line{{SKU: "A", Quantity: 4}}
+			require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-place"))
+			tt.decide(t, f)
+			before := f.events.published()
+			history := f.reservation(t, "order-1").History
+
+			require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-nudge"))
+
+			got := f.events.published()[len(before):]
+			require.Len(t, got, 1)
+			assert.Equal(t, tt.want, got[0].Event)
+			assert.Equal(t, history[len(history)-1].CorrelationID, got[0].CorrelationID, "with the correlation ID of the decision")
+			assert.Equal(t, history, f.reservation(t, "order-1").History, "nothing decided again")
+		})
 	}
 }

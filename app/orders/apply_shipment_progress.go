@@ -6,6 +6,13 @@ import (
 	"time"
 )
 
+// MarkShipmentScheduled reacts to ShipmentScheduled: the order records that
+// its shipment exists, so the saga sweeper no longer waits for it. It adds no
+// history entry and publishes nothing; repeating it changes nothing.
+func (s *Service) MarkShipmentScheduled(ctx context.Context, orderID string) error {
+	return s.progress(ctx, "record the shipment of", orderID, func(o *Order) { o.MarkShipmentScheduled() })
+}
+
 // MarkShipped reacts to ShipmentDispatched: a CONFIRMED order becomes SHIPPED.
 func (s *Service) MarkShipped(ctx context.Context, orderID string, at time.Time, correlationID string) error {
 	return s.progress(ctx, "ship", orderID, func(o *Order) { o.MarkShipped(at, correlationID) })

@@ -69,6 +69,18 @@ type Order struct {
 	History    []Change
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// ShipmentScheduled records that delivery announced the order's shipment
+	// (ShipmentScheduled): a CONFIRMED order then waits for the courier, not
+	// for another service. It is no status and no history entry.
+	ShipmentScheduled bool
+	// AwaitingSince is when the order began to wait for another service to
+	// move it on (PENDING: for the reservation's outcome; CONFIRMED with no
+	// shipment known: for the shipment), moved to the time of each nudge; zero
+	// when nothing is awaited. The saga sweeper re-sends what moves an order
+	// on once it has waited too long (NudgeStuck).
+	AwaitingSince time.Time
+	// Nudges counts the nudges since the order began its current wait.
+	Nudges int
 	// Revision counts the changes made to the order; stores use it for
 	// optimistic concurrency and skip writing an order whose revision did not move.
 	Revision int64
@@ -180,11 +192,60 @@ func (o *Order) MarkDeliveryFailed(reason string, dispatchedAt, at time.Time, co
 	}
 }
 
+// MarkShipmentScheduled records that the order's shipment is scheduled: a
+// CONFIRMED order no longer waits for delivery. Repeating it changes nothing.
+func (o *Order) MarkShipmentScheduled() {
+	if o.ShipmentScheduled {
+		return
+	}
+	o.ShipmentScheduled = true
+	if o.Status == StatusConfirmed {
+		o.AwaitingSince, o.Nudges = time.Time{}, 0
+	}
+	o.Revision++
+}
+
+// Awaiting reports whether the order waits for another service to move it on.
+func (o *Order) Awaiting() bool {
+	switch o.Status {
+	case StatusPending:
+		return true
+	case StatusConfirmed:
+		return !o.ShipmentScheduled
+	}
+	return false
+}
+
+// Nudged records that the message moving the order on was sent again at now:
+// the next nudge is due a whole stuck-after later.
+func (o *Order) Nudged(now time.Time) {
+	if !o.Awaiting() {
+		return
+	}
+	o.AwaitingSince = now
+	o.Nudges++
+	o.Revision++
+}
+
+// AwaitedChange returns the change that made the order wait (the last one, in
+// the status it is in) and false when the order waits for nothing.
+func (o *Order) AwaitedChange() (Change, bool) {
+	if !o.Awaiting() || len(o.History) == 0 {
+		return Change{}, false
+	}
+	c := o.History[len(o.History)-1]
+	return c, c.Status == o.Status
+}
+
 func (o *Order) record(status Status, at time.Time, reason, correlationID string) {
 	o.Status = status
 	o.History = append(o.History, Change{Status: status, At: at, Reason: reason, CorrelationID: correlationID})
 	if at.After(o.UpdatedAt) {
 		o.UpdatedAt = at
+	}
+	o.AwaitingSince, o.Nudges = time.Time{}, 0
+	if o.Awaiting() {
+		o.AwaitingSince = at
 	}
 	o.Revision++
 }
@@ -192,6 +253,12 @@ func (o *Order) record(status Status, at time.Time, reason, correlationID string
 // Unpublished returns the changes whose events are not published yet, oldest first.
 func (o *Order) Unpublished() []Change {
 	return outbox.Pending(o.History, func(c Change) bool { return c.Published })
+}
+
+// UnpublishedSince returns when the oldest change whose event is not published
+// yet was made, or the zero time when every event is published.
+func (o *Order) UnpublishedSince() time.Time {
+	return outbox.OldestPending(o.History, func(c Change) bool { return c.Published }, func(c Change) time.Time { return c.At })
 }
 
 // MarkPublished records that the events of the first n changes are published.

@@ -78,7 +78,9 @@ func TestOrder_Place(t *testing.T) {
 				History:    []orders.Change{{Status: orders.StatusPending, At: t0, CorrelationID: "corr-1"}},
 				CreatedAt:  t0,
 				UpdatedAt:  t0,
-				Revision:   1,
+				// A PENDING order waits for the reservation's outcome.
+				AwaitingSince: t0,
+				Revision:      1,
 			}, o)
 			assert.False(t, o.IsNew())
 		})

@@ -18,6 +18,13 @@ type Repository interface {
 	// List returns up to q.Limit orders matching q, newest first (CreatedAt, then ID, descending),
 	// starting after q.After when it is set.
 	List(ctx context.Context, q ListQuery) ([]Order, error)
+	// ListUnpublished returns up to limit orders having a change whose event is
+	// not published and whose At is not after before, the oldest such change
+	// first (see Order.UnpublishedSince).
+	ListUnpublished(ctx context.Context, before time.Time, limit int) ([]Order, error)
+	// ListAwaiting returns up to limit orders whose AwaitingSince is set and not
+	// after before, the longest waiting first.
+	ListAwaiting(ctx context.Context, before time.Time, limit int) ([]Order, error)
 }
 
 // ListQuery selects a page of orders.

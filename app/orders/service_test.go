@@ -659,3 +659,211 @@ func ids(os []orders.Order) []string {
 	}
 	return out
 }
+
+func TestRelayUnpublished_publishesWhatAFailedPublishLeftOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	f.events.failNext(1)
+	_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
+	require.ErrorIs(t, err, errBroker)
+	require.Len(t, unpublished(f.stored(t, "order-1")), 1, "the order is saved, its event is not out")
+
+	n, err := f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
+	require.NoError(t, err)
+	assert.Zero(t, n, "within the grace period the handler may still publish it")
+	assert.Empty(t, f.events.published())
+
+	f.clock.Advance(2 * time.Second)
+	n, err = f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, []published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.published())
+	assert.Empty(t, unpublished(f.stored(t, "order-1")))
+
+	f.clock.Advance(time.Minute)
+	n, err = f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
+	require.NoError(t, err)
+	assert.Zero(t, n, "published once")
+	assert.Len(t, f.events.published(), 1)
+}
+
+func TestRelayUnpublished_aFailingPublishIsRelayedNextRound(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	f.events.failNext(2)
+	_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
+	require.ErrorIs(t, err, errBroker)
+	f.clock.Advance(time.Minute)
+
+	n, err := f.svc.RelayUnpublished(t.Context(), time.Second, 100)
+	require.ErrorIs(t, err, errBroker)
+	assert.Zero(t, n)
+	assert.Len(t, unpublished(f.stored(t, "order-1")), 1, "still unpublished")
+
+	n, err = f.svc.RelayUnpublished(t.Context(), time.Second, 100)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, []published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.published())
+}
+
+func TestRelayUnpublished_oldestFirstUpToLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	f.events.failNext(3)
+	for _, id := range []string{"order-c", "order-a", "order-b"} {
+		_, _, err := f.svc.PlaceOrder(t.Context(), orders.PlaceOrder{OrderID: id, CustomerID: "cust-1", Items: placeCmd.Items, CorrelationID: "corr-" + id})
+		require.ErrorIs(t, err, errBroker)
+		f.clock.Advance(time.Second)
+	}
+	f.clock.Advance(time.Minute)
+
+	n, err := f.svc.RelayUnpublished(t.Context(), time.Second, 2)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	var ids []string
+	for _, p := range f.events.published() {
+		ids = append(ids, p.Event.(messages.OrderPlaced).OrderID)
+	}
+	assert.Equal(t, []string{"order-c", "order-a"}, ids)
+}
+
+func TestMarkShipmentScheduled_recordsAFlagOnly(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	f.place(t, "order-1", "cust-1")
+	require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
+	before := f.stored(t, "order-1")
+	require.True(t, before.Awaiting())
+
+	require.NoError(t, f.svc.MarkShipmentScheduled(t.Context(), "order-1"))
+	require.NoError(t, f.svc.MarkShipmentScheduled(t.Context(), "order-1"))
+
+	o := f.stored(t, "order-1")
+	assert.True(t, o.ShipmentScheduled)
+	assert.False(t, o.Awaiting())
+	assert.True(t, o.AwaitingSince.IsZero())
+	assert.Equal(t, orders.StatusConfirmed, o.Status)
+	assert.Equal(t, before.History, o.History, "no history entry")
+	assert.Equal(t, before.Revision+1, o.Revision, "recorded once")
+	assert.Len(t, f.events.published(), 2, "nothing published")
+	require.ErrorIs(t, f.svc.MarkShipmentScheduled(t.Context(), "nope"), orders.ErrNotFound)
+}
+
+func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
+	t.Parallel()
+	const stuckAfter = 30 * time.Second
+	dispatchedAt := t0.Add(time.Hour)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, f *fixture)
+		// want is the event sent again, nil for none.
+		want *published
+	}{
+		{"PENDING: OrderPlaced", func(*testing.T, *fixture) {}, &published{Event: orderPlaced, CorrelationID: "corr-place"}},
+		{"CONFIRMED with no shipment known: OrderConfirmed", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
+		}, &published{Event: messages.OrderConfirmed{OrderID: "order-1", CustomerID: "cust-1", Items: orderPlaced.Items, OccurredAt: t0}, CorrelationID: "corr-reserve"}},
+		{"CONFIRMED with its shipment scheduled: nothing", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
+			require.NoError(t, f.svc.MarkShipmentScheduled(t.Context(), "order-1"))
+		}, nil},
+		{"scheduled before confirmed (out of order): nothing", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.MarkShipmentScheduled(t.Context(), "order-1"))
+			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
+		}, nil},
+		{"REJECTED: nothing", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.RejectOrder(t.Context(), "order-1", nil, "corr-reserve"))
+		}, nil},
+		{"CANCELLED: nothing", func(t *testing.T, f *fixture) {
+			_, err := f.svc.CancelOrder(t.Context(), "order-1", "no", "corr-cancel")
+			require.NoError(t, err)
+		}, nil},
+		{"SHIPPED: nothing", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
+			require.NoError(t, f.svc.MarkShipped(t.Context(), "order-1", dispatchedAt, "corr-ship"))
+		}, nil},
+		{"DELIVERED: nothing", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
+			require.NoError(t, f.svc.MarkDelivered(t.Context(), "order-1", dispatchedAt, dispatchedAt, "corr-deliver"))
+		}, nil},
+		{"DELIVERY_FAILED: nothing", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
+			require.NoError(t, f.svc.MarkDeliveryFailed(t.Context(), "order-1", "lost", dispatchedAt, dispatchedAt, "corr-fail"))
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture()
+			_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
+			require.NoError(t, err)
+			tt.setup(t, f)
+			before := f.events.published()
+
+			f.clock.Advance(stuckAfter - time.Millisecond)
+			nudges, err := f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
+			require.NoError(t, err)
+			assert.Empty(t, nudges, "not stuck yet")
+
+			f.clock.Advance(time.Millisecond)
+			nudges, err = f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
+			require.NoError(t, err)
+			sent := f.events.published()[len(before):]
+			if tt.want == nil {
+				assert.Empty(t, nudges)
+				assert.Empty(t, sent)
+				return
+			}
+			o := f.stored(t, "order-1")
+			assert.Equal(t, []orders.Nudge{{OrderID: "order-1", Status: o.Status, Age: stuckAfter, Nudges: 1}}, nudges)
+			assert.Equal(t, []published{*tt.want}, sent)
+			assert.Equal(t, 1, o.Nudges)
+			assert.Equal(t, f.clock.Now(), o.AwaitingSince, "the next nudge is a whole stuckAfter away")
+			assert.Empty(t, unpublished(o), "a nudge is no change of the order's history")
+
+			nudges, err = f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
+			require.NoError(t, err)
+			assert.Empty(t, nudges, "sent at most once per stuckAfter")
+			f.clock.Advance(stuckAfter)
+			nudges, err = f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
+			require.NoError(t, err)
+			require.Len(t, nudges, 1)
+			assert.Equal(t, 2, nudges[0].Nudges)
+			assert.Equal(t, []published{*tt.want, *tt.want}, f.events.published()[len(before):])
+		})
+	}
+}
+
+func TestNudgeStuck_aFailedPublishIsNoNudge(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	f.place(t, "order-1", "cust-1")
+	f.clock.Advance(time.Minute)
+	f.events.failNext(1)
+
+	nudges, err := f.svc.NudgeStuck(t.Context(), time.Second, 100)
+	require.ErrorIs(t, err, errBroker)
+	assert.Empty(t, nudges)
+	assert.Zero(t, f.stored(t, "order-1").Nudges)
+
+	nudges, err = f.svc.NudgeStuck(t.Context(), time.Second, 100)
+	require.NoError(t, err)
+	assert.Len(t, nudges, 1, "tried again at the next round")
+}
+
+// A PENDING order whose OrderPlaced never went out is nudged by publishing it
+// (and marking it), not by publishing it twice.
+func TestNudgeStuck_publishesAnUnpublishedChangeOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	f.events.failNext(1)
+	_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
+	require.ErrorIs(t, err, errBroker)
+	f.clock.Advance(time.Minute)
+
+	nudges, err := f.svc.NudgeStuck(t.Context(), time.Second, 100)
+	require.NoError(t, err)
+	assert.Len(t, nudges, 1)
+	assert.Equal(t, []published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.published())
+	assert.Empty(t, unpublished(f.stored(t, "order-1")))
+}

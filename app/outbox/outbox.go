@@ -5,7 +5,9 @@
 // transaction across the store and the broker. So the change is saved with an
 // unpublished entry, its event is published, the entry is marked, and only then
 // is the triggering message acked: whichever delivery touches the aggregate
-// next publishes what a crash left unpublished. Consumers deduplicate by state.
+// next publishes what a crash left unpublished, and each service's relay
+// publishes what is still unpublished after a grace period (a failed publish, a
+// crash, a message that will never come again). Consumers deduplicate by state.
 //
 // It knows no service; each aggregate passes accessors for its own entry type.
 package outbox
@@ -13,6 +15,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/orderflow/orderflow/messages"
 )
@@ -26,6 +29,23 @@ func Pending[E any](history []E, published func(E) bool) []E {
 		}
 	}
 	return out
+}
+
+// OldestPending returns the earliest time among the entries whose event is not
+// published yet, or the zero time when every event is published. Stores keep it
+// beside the aggregate so that a relay finds what is left unpublished without
+// reading every history.
+func OldestPending[E any](history []E, published func(E) bool, at func(E) time.Time) time.Time {
+	var oldest time.Time
+	for _, e := range history {
+		if published(e) {
+			continue
+		}
+		if t := at(e); oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	return oldest
 }
 
 // MarkFirst marks the first n entries published and reports whether any was not.

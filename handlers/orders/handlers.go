@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/components/requestreply"
@@ -112,6 +114,12 @@ func EventGroups(svc *app.Service) []handlers.EventGroup {
 			Name:  "orders.delivery_events",
 			Topic: messages.TopicDeliveryEvents,
 			Handlers: []cqrs.GroupEventHandler{
+				cqrs.NewGroupEventHandler(func(ctx context.Context, e *messages.ShipmentScheduled) error {
+					if e.OrderID == "" {
+						return fmt.Errorf("%w: ShipmentScheduled without order_id", messages.ErrInvalid)
+					}
+					return svc.MarkShipmentScheduled(ctx, e.OrderID)
+				}),
 				cqrs.NewGroupEventHandler(func(ctx context.Context, e *messages.ShipmentDispatched) error {
 					if e.OrderID == "" {
 						return fmt.Errorf("%w: ShipmentDispatched without order_id", messages.ErrInvalid)
@@ -133,4 +141,23 @@ func EventGroups(svc *app.Service) []handlers.EventGroup {
 			},
 		},
 	}
+}
+
+// RunSagaSweeper runs NudgeStuck at once and then every interval until ctx is
+// done: an order that waited for another service longer than stuckAfter gets
+// the message that moves it on sent again. Each nudge is a warning in the log
+// and a call of nudged (the metric); a round that fails is logged and tried
+// again at the next tick.
+func RunSagaSweeper(ctx context.Context, svc *app.Service, interval, stuckAfter time.Duration, nudged func(app.Nudge), logger *slog.Logger) error {
+	return handlers.Every(ctx, interval, func(ctx context.Context) {
+		nudges, err := svc.NudgeStuck(ctx, stuckAfter, 100)
+		for _, n := range nudges {
+			nudged(n)
+			logger.WarnContext(ctx, "order stuck: sent again the message that moves it on",
+				"order_id", n.OrderID, "status", string(n.Status), "age", n.Age, "nudges", n.Nudges)
+		}
+		if err != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, "saga sweep failed; trying again at the next tick", "error", err)
+		}
+	})
 }

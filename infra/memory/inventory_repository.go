@@ -125,3 +125,8 @@ func (r *ReservationRepository) Get(ctx context.Context, orderID string) (invent
 func (r *ReservationRepository) Update(ctx context.Context, orderID string, fn func(*inventory.Reservation) error) (inventory.Reservation, error) {
 	return r.s.update(ctx, orderID, fn)
 }
+
+// ListUnpublished implements inventory.Reservations.
+func (r *ReservationRepository) ListUnpublished(ctx context.Context, before time.Time, limit int) ([]inventory.Reservation, error) {
+	return r.s.oldestFirst(ctx, before, limit, (*inventory.Reservation).UnpublishedSince, func(res *inventory.Reservation) string { return res.OrderID })
+}

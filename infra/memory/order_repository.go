@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/orderflow/orderflow/app/orders"
 )
@@ -63,6 +64,16 @@ func (r *OrderRepository) List(ctx context.Context, q orders.ListQuery) ([]order
 		found = found[:q.Limit]
 	}
 	return found, nil
+}
+
+// ListUnpublished implements orders.Repository.
+func (r *OrderRepository) ListUnpublished(ctx context.Context, before time.Time, limit int) ([]orders.Order, error) {
+	return r.s.oldestFirst(ctx, before, limit, (*orders.Order).UnpublishedSince, func(o *orders.Order) string { return o.ID })
+}
+
+// ListAwaiting implements orders.Repository.
+func (r *OrderRepository) ListAwaiting(ctx context.Context, before time.Time, limit int) ([]orders.Order, error) {
+	return r.s.oldestFirst(ctx, before, limit, func(o *orders.Order) time.Time { return o.AwaitingSince }, func(o *orders.Order) string { return o.ID })
 }
 
 // newerFirst compares an order's sort key with a cursor: > 0 when the order comes

@@ -55,3 +55,8 @@ func (r *ShipmentRepository) ListDue(ctx context.Context, now time.Time, limit i
 	}
 	return due, nil
 }
+
+// ListUnpublished implements delivery.Repository.
+func (r *ShipmentRepository) ListUnpublished(ctx context.Context, before time.Time, limit int) ([]delivery.Shipment, error) {
+	return r.s.oldestFirst(ctx, before, limit, (*delivery.Shipment).UnpublishedSince, func(s *delivery.Shipment) string { return s.OrderID })
+}

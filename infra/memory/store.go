@@ -4,7 +4,10 @@ package memory
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 )
 
 // store is a map of aggregates guarded by one lock. An update runs the caller's
@@ -98,4 +101,27 @@ func (s *store[T]) all(ctx context.Context, keep func(*T) bool) ([]T, error) {
 		}
 	}
 	return out, nil
+}
+
+// oldestFirst returns up to limit copies of the items whose time (by at) is set
+// and not after before, earliest first, ties by id: a scan, fine for the
+// embedded mode's sizes.
+func (s *store[T]) oldestFirst(ctx context.Context, before time.Time, limit int, at func(*T) time.Time, id func(*T) string) ([]T, error) {
+	found, err := s.all(ctx, func(v *T) bool {
+		t := at(v)
+		return !t.IsZero() && !t.After(before)
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(found, func(a, b T) int {
+		if c := at(&a).Compare(at(&b)); c != 0 {
+			return c
+		}
+		return strings.Compare(id(&a), id(&b))
+	})
+	if limit > 0 && len(found) > limit {
+		found = found[:limit]
+	}
+	return found, nil
 }

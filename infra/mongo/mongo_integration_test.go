@@ -114,8 +114,9 @@ func TestEnsureIndexesIsIdempotent(t *testing.T) {
 		require.NoError(t, r.EnsureIndexes(t.Context()), "second time, %T", r)
 	}
 	for coll, want := range map[string][]string{
-		mongostore.OrdersCollection:    {"_id_", "customer_newest_first", "status_newest_first", "newest_first"},
-		mongostore.ShipmentsCollection: {"_id_", "due"},
+		mongostore.OrdersCollection:       {"_id_", "customer_newest_first", "status_newest_first", "newest_first", "unpublished", "awaiting"},
+		mongostore.ReservationsCollection: {"_id_", "unpublished"},
+		mongostore.ShipmentsCollection:    {"_id_", "due", "unpublished"},
 	} {
 		specs, err := db.Collection(coll).Indexes().ListSpecifications(t.Context())
 		require.NoError(t, err)

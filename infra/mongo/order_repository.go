@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -34,7 +33,8 @@ func NewOrderRepository(db *mongo.Database) *OrderRepository {
 	}}
 }
 
-// EnsureIndexes creates the indexes List needs; it is idempotent. Each index is
+// EnsureIndexes creates the indexes List, ListUnpublished and ListAwaiting
+// need; it is idempotent. Each index of List is
 // one way of listing (by customer, by status, all) followed by the sort key of
 // the list, newest first, so that a page is a contiguous range of the index:
 // no in-memory sort, and no scan of what comes before the cursor.
@@ -44,15 +44,13 @@ func (r *OrderRepository) EnsureIndexes(ctx context.Context) error {
 		{Keys: append(bson.D{{Key: "customer_id", Value: 1}}, newestFirst...), Options: options.Index().SetName("customer_newest_first")},
 		{Keys: append(bson.D{{Key: "status", Value: 1}}, newestFirst...), Options: options.Index().SetName("status_newest_first")},
 		{Keys: newestFirst, Options: options.Index().SetName("newest_first")},
+		// Sparse, like shipments' "due": the fields are absent from the many
+		// orders with nothing unpublished or awaited, so these indexes hold only
+		// what the relay and the saga sweeper look for.
+		{Keys: bson.D{{Key: "unpublished_since", Value: 1}}, Options: options.Index().SetName("unpublished").SetSparse(true)},
+		{Keys: bson.D{{Key: "awaiting_since", Value: 1}}, Options: options.Index().SetName("awaiting").SetSparse(true)},
 	}
-	// One at a time: FerretDB v1 (the test server) fails a createIndexes of
-	// several indexes when some of them exist already.
-	for _, ix := range indexes {
-		if _, err := r.s.coll.Indexes().CreateOne(ctx, ix); err != nil {
-			return fmt.Errorf("create index of %s: %w", OrdersCollection, err)
-		}
-	}
-	return nil
+	return createIndexes(ctx, r.s.coll, indexes...)
 }
 
 // Get implements orders.Repository.
@@ -80,6 +78,18 @@ func (r *OrderRepository) List(ctx context.Context, q orders.ListQuery) ([]order
 		opts.SetLimit(int64(q.Limit))
 	}
 	return r.s.find(ctx, listFilter(q), opts)
+}
+
+// ListUnpublished implements orders.Repository: a range scan of the
+// "unpublished" index from its start up to before.
+func (r *OrderRepository) ListUnpublished(ctx context.Context, before time.Time, limit int) ([]orders.Order, error) {
+	return r.s.findUpTo(ctx, "unpublished_since", before, limit)
+}
+
+// ListAwaiting implements orders.Repository: a range scan of the "awaiting"
+// index from its start up to before.
+func (r *OrderRepository) ListAwaiting(ctx context.Context, before time.Time, limit int) ([]orders.Order, error) {
+	return r.s.findUpTo(ctx, "awaiting_since", before, limit)
 }
 
 // listFilter selects the orders of a page. The equality on customer or status
@@ -118,7 +128,11 @@ func listFilter(q orders.ListQuery) bson.D {
 	)
 }
 
-// orderDocument is an order as stored.
+// orderDocument is an order as stored. UnpublishedSince is derived (the At of
+// the oldest unpublished change, absent when there is none): it is written
+// with every change so the relay can find orders by it, and never read back.
+// The optional times are absent rather than zero, which keeps the orders with
+// nothing to relay or to nudge out of the sparse indexes.
 type orderDocument struct {
 	ID         string                `bson:"_id"`
 	CustomerID string                `bson:"customer_id"`
@@ -129,6 +143,11 @@ type orderDocument struct {
 	CreatedAt  time.Time             `bson:"created_at"`
 	UpdatedAt  time.Time             `bson:"updated_at"`
 	Revision   int64                 `bson:"revision"`
+
+	ShipmentScheduled bool       `bson:"shipment_scheduled,omitempty"`
+	AwaitingSince     *time.Time `bson:"awaiting_since,omitempty"`
+	Nudges            int        `bson:"nudges,omitempty"`
+	UnpublishedSince  *time.Time `bson:"unpublished_since,omitempty"`
 }
 
 type orderItemDocument struct {
@@ -166,6 +185,11 @@ func toOrderDocument(o orders.Order) orderDocument {
 		CreatedAt:  storedTime(o.CreatedAt),
 		UpdatedAt:  storedTime(o.UpdatedAt),
 		Revision:   o.Revision,
+
+		ShipmentScheduled: o.ShipmentScheduled,
+		AwaitingSince:     optionalTime(o.AwaitingSince),
+		Nudges:            o.Nudges,
+		UnpublishedSince:  optionalTime(o.UnpublishedSince()),
 	}
 }
 
@@ -191,5 +215,9 @@ func (d orderDocument) toDomain() orders.Order {
 		CreatedAt:  d.CreatedAt.UTC(),
 		UpdatedAt:  d.UpdatedAt.UTC(),
 		Revision:   d.Revision,
+
+		ShipmentScheduled: d.ShipmentScheduled,
+		AwaitingSince:     fromOptionalTime(d.AwaitingSince),
+		Nudges:            d.Nudges,
 	}
 }

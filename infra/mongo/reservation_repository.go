@@ -33,9 +33,17 @@ func NewReservationRepository(db *mongo.Database) *ReservationRepository {
 	}}
 }
 
-// EnsureIndexes creates nothing: a reservation is only ever read by its order
-// id, which is the _id. It exists so that the wiring treats every repository alike.
-func (r *ReservationRepository) EnsureIndexes(context.Context) error { return nil }
+// EnsureIndexes creates the index ListUnpublished needs; it is idempotent.
+// Otherwise a reservation is only ever read by its order id, the _id.
+func (r *ReservationRepository) EnsureIndexes(ctx context.Context) error {
+	return createIndexes(ctx, r.s.coll, unpublishedIndex)
+}
+
+// ListUnpublished implements inventory.Reservations: a range scan of the
+// "unpublished" index from its start up to before.
+func (r *ReservationRepository) ListUnpublished(ctx context.Context, before time.Time, limit int) ([]inventory.Reservation, error) {
+	return r.s.findUpTo(ctx, "unpublished_since", before, limit)
+}
 
 // Get implements inventory.Reservations.
 func (r *ReservationRepository) Get(ctx context.Context, orderID string) (inventory.Reservation, error) {
@@ -62,6 +70,8 @@ type reservationDocument struct {
 	Failures []lineFailureDocument       `bson:"failures"`
 	History  []reservationChangeDocument `bson:"history"`
 	Revision int64                       `bson:"revision"`
+	// UnpublishedSince is derived and never read back, as in orderDocument.
+	UnpublishedSince *time.Time `bson:"unpublished_since,omitempty"`
 }
 
 type lineDocument struct {
@@ -105,6 +115,8 @@ func toReservationDocument(r inventory.Reservation) reservationDocument {
 		Failures: failures,
 		History:  history,
 		Revision: r.Revision,
+
+		UnpublishedSince: optionalTime(r.UnpublishedSince()),
 	}
 }
 

@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -34,20 +33,17 @@ func NewShipmentRepository(db *mongo.Database) *ShipmentRepository {
 	}}
 }
 
-// EnsureIndexes creates the index ListDue needs; it is idempotent. The index is
-// sparse: next_step_at is absent from a shipment with no next step (manual
+// EnsureIndexes creates the indexes ListDue and ListUnpublished need; it is
+// idempotent. Both are sparse (unpublished_since is absent when every event is
+// published). The first is sparse: next_step_at is absent from a shipment with no next step (manual
 // courier, or done), so the index holds only the shipments the courier may
 // still move, a few among many. (A partial index on {$exists: true} would say
 // the same, but FerretDB v1, the test server, does not implement partial indexes.)
 func (r *ShipmentRepository) EnsureIndexes(ctx context.Context) error {
-	_, err := r.s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
-		Keys:    bson.D{{Key: "next_step_at", Value: 1}},
-		Options: options.Index().SetName("due").SetSparse(true),
-	})
-	if err != nil {
-		return fmt.Errorf("create indexes of %s: %w", ShipmentsCollection, err)
-	}
-	return nil
+	return createIndexes(ctx, r.s.coll,
+		mongo.IndexModel{Keys: bson.D{{Key: "next_step_at", Value: 1}}, Options: options.Index().SetName("due").SetSparse(true)},
+		unpublishedIndex,
+	)
 }
 
 // Get implements delivery.Repository.
@@ -77,6 +73,12 @@ func (r *ShipmentRepository) ListDue(ctx context.Context, now time.Time, limit i
 	return r.s.find(ctx, bson.D{{Key: "next_step_at", Value: bson.D{{Key: "$lte", Value: now}}}}, opts)
 }
 
+// ListUnpublished implements delivery.Repository: a range scan of the
+// "unpublished" index from its start up to before.
+func (r *ShipmentRepository) ListUnpublished(ctx context.Context, before time.Time, limit int) ([]delivery.Shipment, error) {
+	return r.s.findUpTo(ctx, "unpublished_since", before, limit)
+}
+
 // shipmentDocument is the shipment of one order as stored. The optional times
 // are absent rather than zero, which keeps shipments without a next step out
 // of the sparse "due" index.
@@ -89,6 +91,8 @@ type shipmentDocument struct {
 	NextStepAt   *time.Time               `bson:"next_step_at,omitempty"`
 	Tombstone    bool                     `bson:"tombstone,omitempty"`
 	Revision     int64                    `bson:"revision"`
+	// UnpublishedSince is derived and never read back, as in orderDocument.
+	UnpublishedSince *time.Time `bson:"unpublished_since,omitempty"`
 }
 
 type shipmentChangeDocument struct {
@@ -116,6 +120,8 @@ func toShipmentDocument(s delivery.Shipment) shipmentDocument {
 		NextStepAt:   optionalTime(s.NextStepAt),
 		Tombstone:    s.Tombstone,
 		Revision:     s.Revision,
+
+		UnpublishedSince: optionalTime(s.UnpublishedSince()),
 	}
 }
 

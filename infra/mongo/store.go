@@ -140,6 +140,35 @@ func (s *store[A, D]) find(ctx context.Context, filter any, opts *options.FindOp
 	return out, nil
 }
 
+// unpublishedIndex is the index of what is left unpublished, in every
+// collection of aggregates whose history is their outbox: sparse, since
+// unpublished_since is absent once every event is published.
+var unpublishedIndex = mongo.IndexModel{
+	Keys:    bson.D{{Key: "unpublished_since", Value: 1}},
+	Options: options.Index().SetName("unpublished").SetSparse(true),
+}
+
+// createIndexes creates the indexes one at a time: FerretDB v1 (the test
+// server) fails a createIndexes of several indexes when some of them exist.
+func createIndexes(ctx context.Context, coll *mongo.Collection, indexes ...mongo.IndexModel) error {
+	for _, ix := range indexes {
+		if _, err := coll.Indexes().CreateOne(ctx, ix); err != nil {
+			return fmt.Errorf("create indexes of %s: %w", coll.Name(), err)
+		}
+	}
+	return nil
+}
+
+// findUpTo returns up to limit aggregates whose time field is set and not
+// after before, earliest first: a range scan of a (sparse) index on field.
+func (s *store[A, D]) findUpTo(ctx context.Context, field string, before time.Time, limit int) ([]A, error) {
+	opts := options.Find().SetSort(bson.D{{Key: field, Value: 1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	return s.find(ctx, bson.D{{Key: field, Value: bson.D{{Key: "$lte", Value: before}}}}, opts)
+}
+
 // fault marks the driver's errors that a later retry can cure (the server
 // unreachable or restarting, a lost connection, a timeout) as faults of the
 // infrastructure, which the router waits out. Others (a document that does not

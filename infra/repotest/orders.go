@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -307,6 +308,142 @@ func Orders(t *testing.T, newRepo func(t *testing.T) orders.Repository) {
 			assert.Equal(t, want[:min(limit, len(want))], orderIDs(got), "limit %d", limit)
 		}
 	})
+
+	t.Run("ListUnpublished returns orders with an unpublished change not after before, oldest first, up to limit", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		// Its own year, before any other subtest's unpublished change: in a
+		// shared store only this subtest's orders are found up to before.
+		before := msAt(1951, 0)
+		place := func(id string, at time.Time, more func(o *orders.Order)) {
+			t.Helper()
+			_, err := repo.Update(t.Context(), prefix+id, func(o *orders.Order) error {
+				if err := o.Place("cust", []orders.Item{{SKU: "SKU-1", Quantity: 1}}, at, "corr-place"); err != nil {
+					return err
+				}
+				if more != nil {
+					more(o)
+				}
+				return nil
+			})
+			require.NoError(t, err)
+		}
+		place("two-hours-ago", before.Add(-2*time.Hour), nil)
+		place("confirmed-an-hour-ago", before.Add(-3*time.Hour), func(o *orders.Order) {
+			o.MarkPublished(1)
+			o.Confirm(before.Add(-time.Hour), "corr-confirm")
+		})
+		place("at-before", before, nil)
+		place("a-ms-after", before.Add(time.Millisecond), nil)
+		place("published", before.Add(-4*time.Hour), func(o *orders.Order) { o.MarkPublished(1) })
+		want := []string{prefix + "two-hours-ago", prefix + "confirmed-an-hour-ago", prefix + "at-before"}
+
+		got, err := repo.ListUnpublished(t.Context(), before, 100)
+		require.NoError(t, err)
+		assert.Equal(t, want, orderIDs(withPrefix(got, prefix)))
+		for _, o := range got {
+			assert.NotEmpty(t, o.Unpublished(), "order %s has nothing unpublished", o.ID)
+		}
+
+		got, err = repo.ListUnpublished(t.Context(), before, 2)
+		require.NoError(t, err)
+		assert.Equal(t, want[:2], orderIDs(got))
+
+		_, err = repo.Update(t.Context(), prefix+"two-hours-ago", func(o *orders.Order) error {
+			o.MarkPublished(len(o.History))
+			return nil
+		})
+		require.NoError(t, err)
+		got, err = repo.ListUnpublished(t.Context(), before, 100)
+		require.NoError(t, err)
+		assert.Equal(t, want[1:], orderIDs(withPrefix(got, prefix)), "an order whose events are all published is not listed")
+
+		got, err = repo.ListUnpublished(t.Context(), before.Add(-90*time.Minute), 100)
+		require.NoError(t, err)
+		assert.Empty(t, withPrefix(got, prefix))
+	})
+
+	t.Run("ListAwaiting returns orders awaiting since not after before, longest first, up to limit", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		// Its own year, before any other subtest's orders, every event
+		// published: in a shared store, ListUnpublished of another subtest
+		// does not see these, and only these are awaiting up to before.
+		before := msAt(1950, 0)
+		place := func(id string, at time.Time, more func(o *orders.Order) error) orders.Order {
+			t.Helper()
+			got, err := repo.Update(t.Context(), prefix+id, func(o *orders.Order) error {
+				if err := o.Place("cust", []orders.Item{{SKU: "SKU-1", Quantity: 1}}, at, "corr-place"); err != nil {
+					return err
+				}
+				if more != nil {
+					if err := more(o); err != nil {
+						return err
+					}
+				}
+				o.MarkPublished(len(o.History))
+				return nil
+			})
+			require.NoError(t, err)
+			return got
+		}
+		place("pending", before.Add(-3*time.Hour), nil)
+		place("confirmed", before.Add(-4*time.Hour), func(o *orders.Order) error {
+			o.Confirm(before.Add(-2*time.Hour), "corr-confirm")
+			return nil
+		})
+		nudged := place("nudged", before.Add(-6*time.Hour), func(o *orders.Order) error {
+			o.Nudged(before.Add(-time.Hour))
+			return nil
+		})
+		scheduled := place("scheduled", before.Add(-5*time.Hour), func(o *orders.Order) error {
+			o.Confirm(before.Add(-5*time.Hour), "corr-confirm")
+			o.MarkShipmentScheduled()
+			return nil
+		})
+		place("cancelled", before.Add(-6*time.Hour), func(o *orders.Order) error {
+			return o.Cancel("by test", before.Add(-6*time.Hour), "corr-cancel")
+		})
+		place("a-ms-after", before.Add(time.Millisecond), nil)
+		want := []string{prefix + "pending", prefix + "confirmed", prefix + "nudged"}
+
+		got, err := repo.ListAwaiting(t.Context(), before, 100)
+		require.NoError(t, err)
+		assert.Equal(t, want, orderIDs(withPrefix(got, prefix)))
+
+		got, err = repo.ListAwaiting(t.Context(), before, 1)
+		require.NoError(t, err)
+		assert.Equal(t, want[:1], orderIDs(got))
+
+		got, err = repo.ListAwaiting(t.Context(), before.Add(-150*time.Minute), 100)
+		require.NoError(t, err)
+		assert.Equal(t, want[:1], orderIDs(withPrefix(got, prefix)))
+
+		// What the sweeper relies on reads back as written.
+		stored, err := repo.Get(t.Context(), prefix+"nudged")
+		require.NoError(t, err)
+		assert.Equal(t, normOrder(nudged), normOrder(stored))
+		assert.Equal(t, 1, stored.Nudges)
+		assert.Equal(t, normTime(before.Add(-time.Hour)), normTime(stored.AwaitingSince))
+		stored, err = repo.Get(t.Context(), prefix+"scheduled")
+		require.NoError(t, err)
+		assert.Equal(t, normOrder(scheduled), normOrder(stored))
+		assert.True(t, stored.ShipmentScheduled)
+		assert.True(t, stored.AwaitingSince.IsZero())
+	})
+}
+
+// withPrefix returns the orders whose id has the prefix, in their order.
+func withPrefix(os []orders.Order, prefix string) []orders.Order {
+	var out []orders.Order
+	for _, o := range os {
+		if strings.HasPrefix(o.ID, prefix) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // storeListFixture stores orders of one customer with runs of equal CreatedAt
@@ -373,6 +510,7 @@ func normOrder(o orders.Order) orders.Order {
 	}
 	o.CreatedAt = normTime(o.CreatedAt)
 	o.UpdatedAt = normTime(o.UpdatedAt)
+	o.AwaitingSince = normTime(o.AwaitingSince)
 	return o
 }
 

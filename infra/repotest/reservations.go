@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,6 +206,67 @@ func Reservations(t *testing.T, newRepo func(t *testing.T) inventory.Reservation
 		assert.ElementsMatch(t, writerNames(), written)
 		assert.Equal(t, int64(1+writers), got.Revision)
 	})
+
+	t.Run("ListUnpublished returns reservations with an unpublished change not after before, oldest first, up to limit", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		// Its own year, before any other subtest's changes.
+		before := msAt(1950, 0)
+		decide := func(id string, fn func(r *inventory.Reservation)) {
+			t.Helper()
+			_, err := repo.Update(t.Context(), prefix+id, func(r *inventory.Reservation) error {
+				r.Begin([]inventory.Line{{SKU: "SKU-1", Quantity: 1}})
+				fn(r)
+				return nil
+			})
+			require.NoError(t, err)
+		}
+		decide("reserved", func(r *inventory.Reservation) { r.Succeed(before.Add(-2*time.Hour), "corr") })
+		decide("failed", func(r *inventory.Reservation) {
+			r.Fail([]messages.LineFailure{{SKU: "SKU-1", Reason: messages.ReasonUnknownSKU, Requested: 1}}, before.Add(-time.Hour), "corr")
+		})
+		decide("released-at-before", func(r *inventory.Reservation) {
+			r.Succeed(before.Add(-4*time.Hour), "corr")
+			r.MarkPublished(1)
+			r.Release(before, "corr-cancel")
+		})
+		decide("published", func(r *inventory.Reservation) {
+			r.Succeed(before.Add(-3*time.Hour), "corr")
+			r.MarkPublished(1)
+		})
+		decide("reserving", func(*inventory.Reservation) {})
+		decide("a-ms-after", func(r *inventory.Reservation) { r.Succeed(before.Add(time.Millisecond), "corr") })
+		want := []string{prefix + "reserved", prefix + "failed", prefix + "released-at-before"}
+
+		got, err := repo.ListUnpublished(t.Context(), before, 100)
+		require.NoError(t, err)
+		assert.Equal(t, want, reservationIDs(got, prefix))
+
+		got, err = repo.ListUnpublished(t.Context(), before, 2)
+		require.NoError(t, err)
+		assert.Equal(t, want[:2], reservationIDs(got, ""))
+
+		_, err = repo.Update(t.Context(), prefix+"reserved", func(r *inventory.Reservation) error {
+			r.MarkPublished(len(r.History))
+			return nil
+		})
+		require.NoError(t, err)
+		got, err = repo.ListUnpublished(t.Context(), before, 100)
+		require.NoError(t, err)
+		assert.Equal(t, want[1:], reservationIDs(got, prefix), "a reservation whose events are all published is not listed")
+	})
+}
+
+// reservationIDs returns the order ids of the reservations that have the prefix.
+func reservationIDs(rs []inventory.Reservation, prefix string) []string {
+	var ids []string
+	for _, r := range rs {
+		if strings.HasPrefix(r.OrderID, prefix) {
+			ids = append(ids, r.OrderID)
+		}
+	}
+	return ids
 }
 
 // storeReservation stores a reservation that has begun.

@@ -257,6 +257,54 @@ func Shipments(t *testing.T, newRepo func(t *testing.T) delivery.Repository) {
 		assertDue(t, got, now.Add(-2*time.Hour))
 		assert.Empty(t, shipmentIDs(got, prefix))
 	})
+
+	t.Run("ListUnpublished returns shipments with an unpublished change not after before, oldest first, up to limit", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		// Its own year, before any other subtest's changes.
+		before := msAt(1950, 0)
+		change := func(id string, fn func(s *delivery.Shipment) error) {
+			t.Helper()
+			_, err := repo.Update(t.Context(), prefix+id, func(s *delivery.Shipment) error { return fn(s) })
+			require.NoError(t, err)
+		}
+		change("scheduled", func(s *delivery.Shipment) error {
+			s.Schedule("cust", before.Add(-2*time.Hour), time.Time{}, "corr")
+			return nil
+		})
+		change("dispatched-at-before", func(s *delivery.Shipment) error {
+			s.Schedule("cust", before.Add(-4*time.Hour), time.Time{}, "corr")
+			s.MarkPublished(1)
+			return s.Dispatch(before, time.Time{}, "corr")
+		})
+		change("published", func(s *delivery.Shipment) error {
+			s.Schedule("cust", before.Add(-3*time.Hour), time.Time{}, "corr")
+			s.MarkPublished(1)
+			return nil
+		})
+		change("tombstone", func(s *delivery.Shipment) error {
+			s.Cancel(before.Add(-5*time.Hour), "corr")
+			return nil
+		})
+		change("a-ms-after", func(s *delivery.Shipment) error {
+			s.Schedule("cust", before.Add(time.Millisecond), time.Time{}, "corr")
+			return nil
+		})
+		want := []string{prefix + "scheduled", prefix + "dispatched-at-before"}
+
+		got, err := repo.ListUnpublished(t.Context(), before, 100)
+		require.NoError(t, err)
+		assert.Equal(t, want, shipmentIDs(got, prefix))
+
+		got, err = repo.ListUnpublished(t.Context(), before, 1)
+		require.NoError(t, err)
+		assert.Equal(t, want[:1], shipmentIDs(got, ""))
+
+		got, err = repo.ListUnpublished(t.Context(), before.Add(-3*time.Hour), 100)
+		require.NoError(t, err)
+		assert.Empty(t, shipmentIDs(got, prefix))
+	})
 }
 
 // assertDue checks that every shipment has a NextStepAt that is set and not after now.

@@ -40,6 +40,18 @@ type Config struct {
 	RetryInitial time.Duration `env:"RETRY_INITIAL_INTERVAL" envDefault:"50ms"`
 	RetryMaxWait time.Duration `env:"RETRY_MAX_INTERVAL" envDefault:"2s"`
 
+	// OutboxRelayInterval is how often each service publishes the events its
+	// store still holds unpublished OutboxRelayAfter after their change (a
+	// failed publish, a crash, a poisoned message); 0 turns the relay off.
+	OutboxRelayInterval time.Duration `env:"OUTBOX_RELAY_INTERVAL" envDefault:"1s"`
+	OutboxRelayAfter    time.Duration `env:"OUTBOX_RELAY_AFTER" envDefault:"2s"`
+	// SagaStuckAfter is how long an order may wait for another service
+	// (PENDING, or CONFIRMED with no shipment) before the orders service sends
+	// the message that moves it on again; 0 turns the sweeper off. It looks
+	// every SagaSweepInterval.
+	SagaStuckAfter    time.Duration `env:"SAGA_STUCK_AFTER" envDefault:"30s"`
+	SagaSweepInterval time.Duration `env:"SAGA_SWEEP_INTERVAL" envDefault:"5s"`
+
 	// MongoDBURI keeps the services' data in MongoDB when set; empty keeps it
 	// in memory, lost when the process stops.
 	MongoDBURI string `env:"MONGODB_URI"`
@@ -78,6 +90,15 @@ func (c Config) Validate() error {
 	}
 	if c.RetryMax < 0 {
 		errs = append(errs, errors.New("RETRY_MAX must not be negative"))
+	}
+	if c.OutboxRelayInterval < 0 || c.OutboxRelayAfter < 0 {
+		errs = append(errs, errors.New("OUTBOX_RELAY_INTERVAL and OUTBOX_RELAY_AFTER must not be negative"))
+	}
+	if c.SagaStuckAfter < 0 {
+		errs = append(errs, errors.New("SAGA_STUCK_AFTER must not be negative (0 turns the sweeper off)"))
+	}
+	if c.SagaStuckAfter > 0 && c.SagaSweepInterval <= 0 {
+		errs = append(errs, errors.New("SAGA_SWEEP_INTERVAL must be positive while the sweeper is on (SAGA_STUCK_AFTER > 0)"))
 	}
 	if c.MongoDBURI != "" && !strings.HasPrefix(c.MongoDBURI, "mongodb://") && !strings.HasPrefix(c.MongoDBURI, "mongodb+srv://") {
 		errs = append(errs, errors.New("MONGODB_URI must start with mongodb:// or mongodb+srv://"))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -43,6 +45,10 @@ type options struct {
 	middleware []message.HandlerMiddleware
 	retryMax   int
 	stores     *wiring.Stores // nil: in memory
+	// relay and sweeper: zero turns them off, as in Config.
+	relayInterval, relayAfter time.Duration
+	stuckAfter, sweepInterval time.Duration
+	metrics                   prometheus.Registerer
 }
 
 type option func(*options)
@@ -53,6 +59,22 @@ func autoCourier(dispatch, deliver time.Duration) option {
 
 func withMiddleware(m ...message.HandlerMiddleware) option {
 	return func(o *options) { o.middleware = append(o.middleware, m...) }
+}
+
+// withRelay runs every service's outbox relay every interval for the events
+// unpublished for longer than after.
+func withRelay(interval, after time.Duration) option {
+	return func(o *options) { o.relayInterval, o.relayAfter = interval, after }
+}
+
+// withSweeper runs the orders service's saga sweeper every interval for the
+// orders waiting longer than stuckAfter.
+func withSweeper(interval, stuckAfter time.Duration) option {
+	return func(o *options) { o.sweepInterval, o.stuckAfter = interval, stuckAfter }
+}
+
+func withMetrics(reg prometheus.Registerer) option {
+	return func(o *options) { o.metrics = reg }
 }
 
 func start(t testing.TB, opts ...option) *harness {
@@ -71,6 +93,8 @@ func start(t testing.TB, opts ...option) *harness {
 		Courier: o.courier, CourierDispatchAfter: o.dispatch, CourierDeliverAfter: o.deliver,
 		RequestTimeout: 10 * time.Second, ShutdownTimeout: 10 * time.Second,
 		RetryMax: o.retryMax, RetryInitial: time.Millisecond, RetryMaxWait: 10 * time.Millisecond,
+		OutboxRelayInterval: o.relayInterval, OutboxRelayAfter: o.relayAfter,
+		SagaStuckAfter: o.stuckAfter, SagaSweepInterval: o.sweepInterval,
 	}
 	require.NoError(t, cfg.Validate())
 
@@ -82,7 +106,7 @@ func start(t testing.TB, opts ...option) *harness {
 	if o.stores != nil {
 		stores = *o.stores
 	}
-	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware}, stores)
+	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware, Metrics: o.metrics}, stores)
 	require.NoError(t, err)
 
 	started := make(chan struct{})
@@ -262,11 +286,22 @@ func (h *harness) courier(id, step string, body any) int {
 	return status
 }
 
-// recorder records every message published, then publishes it.
+// recorder records every message published, then publishes it; failIf, when
+// set, makes the publish of the messages it says yes to fail instead.
 type recorder struct {
 	message.Publisher
-	mu   sync.Mutex
-	msgs []recorded
+	mu     sync.Mutex
+	msgs   []recorded
+	failIf func(topic string, m *message.Message) bool
+}
+
+var errInjected = errors.New("publish failed (injected by the test)")
+
+// failPublishIf makes the publishes that fail says yes to fail from now on.
+func (r *recorder) failPublishIf(fail func(topic string, m *message.Message) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failIf = fail
 }
 
 type recorded struct {
@@ -276,6 +311,14 @@ type recorded struct {
 
 func (r *recorder) Publish(topic string, msgs ...*message.Message) error {
 	r.mu.Lock()
+	if r.failIf != nil {
+		for _, m := range msgs {
+			if r.failIf(topic, m) {
+				r.mu.Unlock()
+				return errInjected
+			}
+		}
+	}
 	for _, m := range msgs {
 		r.msgs = append(r.msgs, recorded{Topic: topic, Msg: m.Copy()})
 	}

@@ -54,7 +54,8 @@ func (d Deps) metrics() prometheus.Registerer {
 type Service struct {
 	Name   string
 	Router *message.Router
-	// Background runs beside the router until its context is done (the courier).
+	// Background runs beside the router until its context is done (the
+	// courier, the outbox relay, the saga sweeper).
 	Background []func(ctx context.Context) error
 	// Handler is the gateway's HTTP API (nil for the other services).
 	Handler http.Handler
@@ -110,7 +111,17 @@ func NewOrders(d Deps, repo orders.Repository) (*Service, error) {
 	if err := register(p, ordershandlers.CommandHandlers(svc, replies), ordershandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("orders handlers: %w", err)
 	}
-	return &Service{Name: "orders", Router: r}, nil
+	relay, err := d.outboxRelay("orders", svc.RelayUnpublished)
+	if err != nil {
+		return nil, err
+	}
+	sweeper, err := d.sagaSweeper(svc)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Name: "orders", Router: r}
+	s.addBackground(relay, sweeper)
+	return s, nil
 }
 
 // NewInventory builds the inventory service on the given stores, seeding the
@@ -134,7 +145,13 @@ func NewInventory(ctx context.Context, d Deps, products inventory.Products, rese
 	if err := register(p, inventoryhandlers.CommandHandlers(svc, replies), inventoryhandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("inventory handlers: %w", err)
 	}
-	return &Service{Name: "inventory", Router: r}, nil
+	relay, err := d.outboxRelay("inventory", svc.RelayUnpublished)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Name: "inventory", Router: r}
+	s.addBackground(relay)
+	return s, nil
 }
 
 // NewDelivery builds the delivery service on the given store, with the
@@ -154,7 +171,12 @@ func NewDelivery(d Deps, repo delivery.Repository) (*Service, error) {
 	if err := register(p, deliveryhandlers.CommandHandlers(svc, replies), deliveryhandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("delivery handlers: %w", err)
 	}
+	relay, err := d.outboxRelay("delivery", svc.RelayUnpublished)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{Name: "delivery", Router: r}
+	s.addBackground(relay)
 	if courier.Auto {
 		tick := min(courier.DispatchAfter, courier.DeliverAfter) / 4
 		tick = max(10*time.Millisecond, min(tick, time.Second))

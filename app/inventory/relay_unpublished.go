@@ -1,0 +1,33 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// RelayUnpublished finishes the reservations whose changes are still
+// unpublished olderThan after they were made, oldest first, up to limit: a
+// publish that failed, a crash between save and publish, or a message that
+// will never come again (poisoned) would otherwise leave stock held and the
+// order waiting. It takes the path of the handlers (decide, with no new
+// decision), so the holds are settled before the event goes out. It returns how
+// many events it published, and goes on past a reservation that fails.
+func (s *Service) RelayUnpublished(ctx context.Context, olderThan time.Duration, limit int) (int, error) {
+	found, err := s.reservations.ListUnpublished(ctx, s.now().Add(-olderThan), limit)
+	if err != nil {
+		return 0, fmt.Errorf("list reservations with unpublished events: %w", err)
+	}
+	relayed := 0
+	var errs []error
+	for _, r := range found {
+		cur, err := s.decide(ctx, r.OrderID, func(*Reservation) error { return nil })
+		if err != nil {
+			errs = append(errs, fmt.Errorf("relay reservation of order %s: %w", r.OrderID, err))
+			continue
+		}
+		relayed += len(cur.Unpublished())
+	}
+	return relayed, errors.Join(errs...)
+}
