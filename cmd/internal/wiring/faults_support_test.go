@@ -22,9 +22,9 @@ import (
 // every nth call with an infrastructure error, as a store or broker that is
 // briefly unreachable does.
 
-// errInjected is the fault the wrappers inject, marked with faults.Unavailable
+// errFaultInjected is the fault the wrappers inject, marked with faults.Unavailable
 // like every infrastructure error of the real adapters.
-var errInjected = errors.New("injected fault")
+var errFaultInjected = errors.New("injected fault")
 
 // everyNth fails every nth call. Half of its faults come before the call (it
 // never reaches the store or the broker), half after it went through (the
@@ -66,7 +66,7 @@ func injectedError(what string, call int64, after bool) error {
 	if after {
 		when = "after"
 	}
-	return faults.Unavailable(fmt.Errorf("%s: %w (call %d, %s it went through)", what, errInjected, call, when))
+	return faults.Unavailable(fmt.Errorf("%s: %w (call %d, %s it went through)", what, errFaultInjected, call, when))
 }
 
 // inject runs call under f's faults.
