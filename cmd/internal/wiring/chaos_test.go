@@ -418,9 +418,11 @@ func startChaos(t *testing.T, storeFaultN, publishFaultN int64, stock map[string
 		crashes: map[string]int{},
 	}
 	for _, name := range []string{"orders", "inventory", "delivery"} {
-		c.start(name)
+		_, err := c.start(name)
+		require.NoError(t, err)
 	}
-	gateway := c.start("gateway")
+	gateway, err := c.start("gateway")
+	require.NoError(t, err)
 	srv := httptest.NewServer(gateway.Handler)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
@@ -443,14 +445,14 @@ func startChaos(t *testing.T, storeFaultN, publishFaultN int64, stock map[string
 	return c
 }
 
-// start builds the service anew on the same stores and runs it.
-func (c *chaosSystem) start(name string) *wiring.Service {
-	c.t.Helper()
+// start builds the service anew on the same stores and runs it. It may run
+// on the crashing goroutine, so it returns its error rather than failing the test.
+func (c *chaosSystem) start(name string) (*wiring.Service, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	services, err := wiring.NewServices(ctx, c.deps, c.stores, []string{name}, messages.TopicReplies, nil)
 	if err != nil {
 		cancel()
-		require.NoError(c.t, err)
+		return nil, err
 	}
 	started := make(chan struct{})
 	r := &runningService{cancel: cancel, done: make(chan error, 1)}
@@ -462,15 +464,16 @@ func (c *chaosSystem) start(name string) *wiring.Service {
 	case <-started:
 	case err := <-r.done:
 		cancel()
-		c.t.Fatalf("%s stopped before it started: %v", name, err)
+		return nil, fmt.Errorf("%s stopped before it started: %w", name, err)
 	case <-time.After(10 * time.Second):
 		cancel()
-		c.t.Fatalf("%s did not start within 10s", name)
+		<-r.done
+		return nil, fmt.Errorf("%s did not start within 10s", name)
 	}
 	c.mu.Lock()
 	c.running[name] = r
 	c.mu.Unlock()
-	return services[0]
+	return services[0], nil
 }
 
 // crash stops the service's routers without draining and starts it again.
@@ -491,7 +494,9 @@ func (c *chaosSystem) crash(name string) {
 		c.t.Errorf("%s did not stop within 15s", name)
 		return
 	}
-	c.start(name)
+	if _, err := c.start(name); err != nil {
+		c.t.Errorf("start %s again: %v", name, err)
+	}
 }
 
 func (c *chaosSystem) waitReady() {
