@@ -84,5 +84,8 @@ func AllTopics() []string {
 	for _, t := range commandTopics {
 		topics = append(topics, t)
 	}
+	for _, t := range poisonServices {
+		topics = append(topics, t)
+	}
 	return topics
 }

@@ -9,6 +9,9 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
+// maxNudgeDoublings caps the backoff between two nudges of one order at 32 × stuckAfter.
+const maxNudgeDoublings = 5
+
 // Nudge is one order whose saga NudgeStuck drove on.
 type Nudge struct {
 	OrderID string
@@ -23,8 +26,10 @@ type Nudge struct {
 // stuckAfter (PENDING: no reservation outcome; CONFIRMED: no shipment known),
 // up to limit, the longest waiting first, and publishes again the event that
 // moves each on (OrderPlaced, OrderConfirmed), with the correlation ID of the
-// change that entered the status. Then it records the nudge, so each stuck
-// order is sent again at most once per stuckAfter.
+// change that entered the status. Then it records the nudge. An order that
+// stays stuck is sent again after stuckAfter, then after twice, four times...
+// up to 32 times that: a consumer that keeps failing on it (each failure a new
+// poison-queue entry) is not flooded, and an operator has time to act.
 //
 // A message lost on the way (poisoned, or dropped by a transport) would
 // otherwise strand the order. The consumers are idempotent by state and
@@ -58,6 +63,9 @@ func (s *Service) NudgeStuck(ctx context.Context, stuckAfter time.Duration, limi
 func (s *Service) nudge(ctx context.Context, o Order, before, now time.Time) (Nudge, bool, error) {
 	c, ok := o.AwaitedChange()
 	if !ok || o.AwaitingSince.After(before) {
+		return Nudge{}, false, nil
+	}
+	if backoff := now.Sub(before) << min(o.Nudges, maxNudgeDoublings); now.Sub(o.AwaitingSince) < backoff {
 		return Nudge{}, false, nil
 	}
 	if len(o.Unpublished()) > 0 {

@@ -824,12 +824,19 @@ func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 			nudges, err = f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
 			require.NoError(t, err)
 			assert.Empty(t, nudges, "sent at most once per stuckAfter")
-			f.clock.Advance(stuckAfter)
-			nudges, err = f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
-			require.NoError(t, err)
-			require.Len(t, nudges, 1)
-			assert.Equal(t, 2, nudges[0].Nudges)
-			assert.Equal(t, []published{*tt.want, *tt.want}, f.events.published()[len(before):])
+			// Each further nudge waits twice as long as the one before.
+			for n, wait := range []time.Duration{2 * stuckAfter, 4 * stuckAfter} {
+				f.clock.Advance(wait - time.Millisecond)
+				nudges, err = f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
+				require.NoError(t, err)
+				assert.Empty(t, nudges, "nudge %d comes only %s after the one before", n+2, wait)
+				f.clock.Advance(time.Millisecond)
+				nudges, err = f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
+				require.NoError(t, err)
+				require.Len(t, nudges, 1)
+				assert.Equal(t, n+2, nudges[0].Nudges)
+			}
+			assert.Equal(t, []published{*tt.want, *tt.want, *tt.want}, f.events.published()[len(before):])
 		})
 	}
 }

@@ -142,6 +142,87 @@ func TestServicesAsSeparateProcessesRunTheSaga(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("a poisoned message is kept by its service and acted on through the gateway", func(t *testing.T) {
+		// An OrderPlaced that breaks its contract: inventory poisons it at once.
+		const uuid = "multiprocess-poison-1"
+		topics.produce(t, messages.TopicOrderEvents, uuid, []byte(`{"order_id": 42}`),
+			map[string]string{"name": "OrderPlaced", messages.MetadataPartitionKey: "poison-order-1"})
+		first := waitPoisonEntry(t, gw, uuid, nil)
+		assert.Equal(t, "inventory.order_events", first.Handler)
+		assert.Equal(t, messages.TopicOrderEvents, first.Topic, "the topic as the handler knows it, without the prefix")
+		assert.Equal(t, "poison-order-1", first.OrderID)
+		assert.Contains(t, first.Reason, "cannot unmarshal")
+
+		// Requeued, it fails again: a new entry; the first is REQUEUED, once.
+		status, raw := gw.do(t, http.MethodPost, "/admin/poison/"+first.ID+"/requeue", nil)
+		require.Equal(t, http.StatusAccepted, status, string(raw))
+		second := waitPoisonEntry(t, gw, uuid, map[string]bool{first.ID: true})
+		status, raw = gw.do(t, http.MethodPost, "/admin/poison/"+first.ID+"/requeue", nil)
+		assert.Equal(t, http.StatusConflict, status, string(raw))
+
+		status, raw = gw.do(t, http.MethodDelete, "/admin/poison/"+second.ID, nil)
+		require.Equal(t, http.StatusNoContent, status, string(raw))
+		var got poisonEntry
+		require.NoError(t, json.Unmarshal([]byte(gw.get(t, "/admin/poison/"+second.ID)), &got))
+		assert.Equal(t, messages.PoisonStatusDiscarded, got.Status)
+	})
+}
+
+// poisonEntry is an entry of GET /admin/poison.
+type poisonEntry struct {
+	ID       string            `json:"id"`
+	Handler  string            `json:"handler"`
+	Topic    string            `json:"topic"`
+	OrderID  string            `json:"order_id"`
+	Reason   string            `json:"reason"`
+	Metadata map[string]string `json:"metadata"`
+	Status   string            `json:"status"`
+}
+
+// waitPoisonEntry waits until inventory's poison queue holds a POISONED entry
+// of the message uuid that is not in seen.
+func waitPoisonEntry(t *testing.T, gw *process, uuid string, seen map[string]bool) poisonEntry {
+	t.Helper()
+	var found poisonEntry
+	waitUntil(t, 60*time.Second, 50*time.Millisecond, "the poisoned message is listed", func() (bool, string) {
+		status, raw := gw.do(t, http.MethodGet, "/admin/poison?service=inventory&status=POISONED&limit=100", nil)
+		if status != http.StatusOK {
+			return false, fmt.Sprintf("%d %s", status, raw)
+		}
+		var page struct {
+			Entries []poisonEntry `json:"entries"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &page))
+		for _, e := range page.Entries {
+			if e.Metadata[messages.MetadataPoisonUUID] == uuid && !seen[e.ID] {
+				found = e
+				return true, ""
+			}
+		}
+		return false, string(raw)
+	})
+	return found
+}
+
+// produce publishes a raw message to the system's topic as watermill-kafka
+// would: the UUID and the metadata in headers.
+func (k kafkaTopics) produce(t *testing.T, topic, uuid string, payload []byte, metadata map[string]string) {
+	t.Helper()
+	c := k.config()
+	c.Producer.Return.Successes = true
+	producer, err := sarama.NewSyncProducer(k.brokers, c)
+	require.NoError(t, err)
+	defer func() { _ = producer.Close() }()
+	headers := []sarama.RecordHeader{{Key: []byte("_watermill_message_uuid"), Value: []byte(uuid)}}
+	for key, v := range metadata {
+		headers = append(headers, sarama.RecordHeader{Key: []byte(key), Value: []byte(v)})
+	}
+	_, _, err = producer.SendMessage(&sarama.ProducerMessage{
+		Topic: k.prefix + topic, Key: sarama.StringEncoder(metadata[messages.MetadataPartitionKey]),
+		Value: sarama.ByteEncoder(payload), Headers: headers,
+	})
+	require.NoError(t, err)
 }
 
 // Each service process, SIGKILLed mid-flow and started again with the same

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+
+	"github.com/orderflow/orderflow/messages"
 )
 
 // MaxBodyBytes is the largest request body accepted; a larger one gets 413.
@@ -68,6 +70,11 @@ func NewHandler(cfg Config) http.Handler {
 	r.HandleFunc("/deliveries/{id}/dispatch", a.courierStep("dispatch")).Methods(http.MethodPost)
 	r.HandleFunc("/deliveries/{id}/deliver", a.courierStep("deliver")).Methods(http.MethodPost)
 	r.HandleFunc("/deliveries/{id}/fail", a.courierStep("fail")).Methods(http.MethodPost)
+	r.HandleFunc("/admin/poison", a.listPoison).Methods(http.MethodGet)
+	r.HandleFunc("/admin/poison/requeue", a.requeueAllPoison).Methods(http.MethodPost)
+	r.HandleFunc("/admin/poison/{id}", a.poisonEntryAction(messages.PoisonActionGet)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/poison/{id}", a.poisonEntryAction(messages.PoisonActionDiscard)).Methods(http.MethodDelete)
+	r.HandleFunc("/admin/poison/{id}/requeue", a.poisonEntryAction(messages.PoisonActionRequeue)).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", a.healthz).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", a.readyz).Methods(http.MethodGet)
 	r.HandleFunc("/openapi.yaml", serveSpec).Methods(http.MethodGet)

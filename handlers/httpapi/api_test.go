@@ -49,18 +49,22 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 
 	// Every route of the API is in the document.
 	for path, methods := range map[string][]string{
-		"/orders":                   {http.MethodPost, http.MethodGet},
-		"/orders/{id}":              {http.MethodGet},
-		"/orders/{id}/cancel":       {http.MethodPost},
-		"/orders/{id}/delivery":     {http.MethodGet},
-		"/inventory":                {http.MethodGet},
-		"/inventory/{sku}":          {http.MethodGet, http.MethodPut},
-		"/deliveries/{id}/dispatch": {http.MethodPost},
-		"/deliveries/{id}/deliver":  {http.MethodPost},
-		"/deliveries/{id}/fail":     {http.MethodPost},
-		"/healthz":                  {http.MethodGet},
-		"/readyz":                   {http.MethodGet},
-		"/openapi.yaml":             {http.MethodGet},
+		"/orders":                    {http.MethodPost, http.MethodGet},
+		"/orders/{id}":               {http.MethodGet},
+		"/orders/{id}/cancel":        {http.MethodPost},
+		"/orders/{id}/delivery":      {http.MethodGet},
+		"/inventory":                 {http.MethodGet},
+		"/inventory/{sku}":           {http.MethodGet, http.MethodPut},
+		"/deliveries/{id}/dispatch":  {http.MethodPost},
+		"/deliveries/{id}/deliver":   {http.MethodPost},
+		"/deliveries/{id}/fail":      {http.MethodPost},
+		"/healthz":                   {http.MethodGet},
+		"/readyz":                    {http.MethodGet},
+		"/openapi.yaml":              {http.MethodGet},
+		"/admin/poison":              {http.MethodGet},
+		"/admin/poison/requeue":      {http.MethodPost},
+		"/admin/poison/{id}":         {http.MethodGet, http.MethodDelete},
+		"/admin/poison/{id}/requeue": {http.MethodPost},
 	} {
 		item := doc.Paths.Value(path)
 		require.NotNil(t, item, path)
@@ -69,7 +73,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		}
 		assert.Len(t, item.Operations(), len(methods), path)
 	}
-	assert.Equal(t, 12, doc.Paths.Len())
+	assert.Equal(t, 16, doc.Paths.Len())
 }
 
 func TestServesOpenAPIDocument(t *testing.T) {

@@ -83,6 +83,7 @@ func newFakeRequester() *fakeRequester {
 	answer(f, func(_ context.Context, _ messages.ListStock) (messages.ListStockResult, error) {
 		return messages.ListStockResult{Stock: []messages.StockLevel{{SKU: "SKU-1", OnHand: 10, Reserved: 3, Available: 7}, {SKU: "SKU-2"}}}, nil
 	})
+	answer(f, answerPoisonAdmin)
 	return f
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/orderflow/orderflow/app/delivery"
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
+	"github.com/orderflow/orderflow/app/poison"
 	"github.com/orderflow/orderflow/infra/memory"
 	"github.com/orderflow/orderflow/infra/repotest"
 )
@@ -28,4 +29,9 @@ func TestReservationRepository(t *testing.T) {
 func TestShipmentRepository(t *testing.T) {
 	t.Parallel()
 	repotest.Shipments(t, func(*testing.T) delivery.Repository { return memory.NewShipmentRepository() })
+}
+
+func TestPoisonStore(t *testing.T) {
+	t.Parallel()
+	repotest.PoisonStores(t, func(*testing.T) poison.Store { return memory.NewPoisonStore() })
 }

@@ -21,6 +21,9 @@ var marshaler = cqrs.JSONMarshaler{GenerateName: cqrs.StructName}
 func NewCommandBus(pub message.Publisher, logger *slog.Logger) (*cqrs.CommandBus, error) {
 	bus, err := cqrs.NewCommandBusWithConfig(pub, cqrs.CommandBusConfig{
 		GeneratePublishTopic: func(p cqrs.CommandBusGeneratePublishTopicParams) (string, error) {
+			if a, ok := p.Command.(messages.Addressed); ok {
+				return a.CommandTopic()
+			}
 			return messages.CommandTopic(p.CommandName)
 		},
 		OnSend: func(p cqrs.CommandBusOnSendParams) error {
@@ -61,14 +64,20 @@ type Processors struct {
 	commands    *cqrs.CommandProcessor
 	events      *cqrs.EventGroupProcessor
 	groupTopics map[string]string
+	// handlerTopics are the topics of command handlers added with
+	// AddCommandHandlersOn, by handler name.
+	handlerTopics map[string]string
 }
 
 // NewProcessors returns processors that subscribe through ps.
 func NewProcessors(router *message.Router, ps pubsub.PubSub, logger *slog.Logger) (*Processors, error) {
-	p := &Processors{groupTopics: map[string]string{}}
+	p := &Processors{groupTopics: map[string]string{}, handlerTopics: map[string]string{}}
 	var err error
 	p.commands, err = cqrs.NewCommandProcessorWithConfig(router, cqrs.CommandProcessorConfig{
 		GenerateSubscribeTopic: func(params cqrs.CommandProcessorGenerateSubscribeTopicParams) (string, error) {
+			if t, ok := p.handlerTopics[params.CommandHandler.HandlerName()]; ok {
+				return t, nil
+			}
 			return messages.CommandTopic(params.CommandName)
 		},
 		SubscriberConstructor: func(params cqrs.CommandProcessorSubscriberConstructorParams) (message.Subscriber, error) {
@@ -104,6 +113,16 @@ func NewProcessors(router *message.Router, ps pubsub.PubSub, logger *slog.Logger
 
 // AddCommandHandlers registers command handlers.
 func (p *Processors) AddCommandHandlers(hs ...cqrs.CommandHandler) error {
+	return p.commands.AddHandlers(hs...)
+}
+
+// AddCommandHandlersOn registers command handlers that consume topic rather
+// than the topic of their command's name: a command every service answers for
+// itself (messages.Addressed).
+func (p *Processors) AddCommandHandlersOn(topic string, hs ...cqrs.CommandHandler) error {
+	for _, h := range hs {
+		p.handlerTopics[h.HandlerName()] = topic
+	}
 	return p.commands.AddHandlers(hs...)
 }
 

@@ -57,15 +57,12 @@ func NewRouter(cfg RouterConfig) (*message.Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new router: %w", err)
 	}
-	poison, err := middleware.PoisonQueueWithFilter(cfg.Publisher, cfg.PoisonTopic, ShouldPoison)
-	if err != nil {
-		return nil, fmt.Errorf("poison queue: %w", err)
-	}
+	poison := PoisonQueue(cfg.Publisher, cfg.PoisonTopic, cfg.Service, ShouldPoison)
 	router.AddMiddleware(
 		middleware.CorrelationID,
 		correlationToContext,
 		poison,
-		logFailures(logger),
+		logFailures(logger, cfg.PoisonTopic),
 		retry(cfg.Retry, cfg.Stalls, logger),
 		middleware.Recoverer,
 	)
@@ -86,7 +83,7 @@ func ShouldPoison(err error) bool {
 
 // logFailures logs, with the message's correlation ID, a handler giving up on
 // a message: for the poison queue, or left unacked by a stop.
-func logFailures(logger *slog.Logger) message.HandlerMiddleware {
+func logFailures(logger *slog.Logger, poisonTopic string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			out, err := h(msg)
@@ -95,7 +92,8 @@ func logFailures(logger *slog.Logger) message.HandlerMiddleware {
 			}
 			attrs := []any{"handler", message.HandlerNameFromCtx(msg.Context()), "message_uuid", msg.UUID,
 				"class", faults.Classify(err).String(), "error", err}
-			if ShouldPoison(err) {
+			// The poison store's own handler is retried, never poisoned (see PoisonQueue).
+			if ShouldPoison(err) && message.SubscribeTopicFromCtx(msg.Context()) != poisonTopic {
 				logger.ErrorContext(msg.Context(), "message handling failed; sending it to the poison queue", attrs...)
 			} else {
 				logger.InfoContext(msg.Context(), "message left unacked for redelivery", attrs...)

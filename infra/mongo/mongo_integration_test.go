@@ -17,6 +17,7 @@ import (
 	"github.com/orderflow/orderflow/app/delivery"
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
+	"github.com/orderflow/orderflow/app/poison"
 	"github.com/orderflow/orderflow/infra/memory"
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
 	"github.com/orderflow/orderflow/infra/repotest"
@@ -56,6 +57,15 @@ func TestShipmentRepository(t *testing.T) {
 	t.Parallel()
 	repotest.Shipments(t, func(t *testing.T) delivery.Repository {
 		r := mongostore.NewShipmentRepository(freshDatabase(t))
+		require.NoError(t, r.EnsureIndexes(t.Context()))
+		return r
+	})
+}
+
+func TestPoisonStore(t *testing.T) {
+	t.Parallel()
+	repotest.PoisonStores(t, func(t *testing.T) poison.Store {
+		r := mongostore.NewPoisonStore(freshDatabase(t))
 		require.NoError(t, r.EnsureIndexes(t.Context()))
 		return r
 	})
@@ -108,7 +118,7 @@ func TestEnsureIndexesIsIdempotent(t *testing.T) {
 	type indexer interface{ EnsureIndexes(context.Context) error }
 	for _, r := range []indexer{
 		mongostore.NewOrderRepository(db), mongostore.NewProductRepository(db),
-		mongostore.NewReservationRepository(db), mongostore.NewShipmentRepository(db),
+		mongostore.NewReservationRepository(db), mongostore.NewShipmentRepository(db), mongostore.NewPoisonStore(db),
 	} {
 		require.NoError(t, r.EnsureIndexes(t.Context()))
 		require.NoError(t, r.EnsureIndexes(t.Context()), "second time, %T", r)
@@ -117,6 +127,7 @@ func TestEnsureIndexesIsIdempotent(t *testing.T) {
 		mongostore.OrdersCollection:       {"_id_", "customer_newest_first", "status_newest_first", "newest_first", "unpublished", "awaiting"},
 		mongostore.ReservationsCollection: {"_id_", "unpublished"},
 		mongostore.ShipmentsCollection:    {"_id_", "due", "unpublished"},
+		mongostore.PoisonCollection:       {"_id_", "status_newest_first", "newest_first"},
 	} {
 		specs, err := db.Collection(coll).Indexes().ListSpecifications(t.Context())
 		require.NoError(t, err)

@@ -18,6 +18,7 @@ type Stores struct {
 	Products     inventory.Products
 	Reservations inventory.Reservations
 	Shipments    delivery.Repository
+	Poison       PoisonStores
 }
 
 // NewMemoryStores returns empty in-memory stores.
@@ -27,6 +28,7 @@ func NewMemoryStores() Stores {
 		Products:     memory.NewProductRepository(),
 		Reservations: memory.NewReservationRepository(),
 		Shipments:    memory.NewShipmentRepository(),
+		Poison:       NewMemoryPoisonStores(),
 	}
 }
 
@@ -44,11 +46,11 @@ func NewServices(ctx context.Context, d Deps, st Stores, which []string, gateway
 		var err error
 		switch name {
 		case "orders":
-			s, err = NewOrders(d, st.Orders)
+			s, err = NewOrders(d, st.Orders, st.Poison.Orders)
 		case "inventory":
-			s, err = NewInventory(ctx, d, st.Products, st.Reservations)
+			s, err = NewInventory(ctx, d, st.Products, st.Reservations, st.Poison.Inventory)
 		case "delivery":
-			s, err = NewDelivery(d, st.Shipments)
+			s, err = NewDelivery(d, st.Shipments, st.Poison.Delivery)
 		case "gateway":
 			s, err = NewGateway(d, gatewayGroup, ready)
 		default:

@@ -33,10 +33,16 @@ func NewMongoStores(ctx context.Context, client *mongo.Client, prefix string) (S
 	products := mongostore.NewProductRepository(client.Database(dbs.Inventory))
 	reservations := mongostore.NewReservationRepository(client.Database(dbs.Inventory))
 	shipments := mongostore.NewShipmentRepository(client.Database(dbs.Delivery))
-	for _, r := range []interface{ EnsureIndexes(context.Context) error }{orders, products, reservations, shipments} {
+	ordersPoison := mongostore.NewPoisonStore(client.Database(dbs.Orders))
+	inventoryPoison := mongostore.NewPoisonStore(client.Database(dbs.Inventory))
+	deliveryPoison := mongostore.NewPoisonStore(client.Database(dbs.Delivery))
+	for _, r := range []interface{ EnsureIndexes(context.Context) error }{
+		orders, products, reservations, shipments, ordersPoison, inventoryPoison, deliveryPoison,
+	} {
 		if err := r.EnsureIndexes(ctx); err != nil {
 			return Stores{}, err
 		}
 	}
-	return Stores{Orders: orders, Products: products, Reservations: reservations, Shipments: shipments}, nil
+	poisoned := PoisonStores{Orders: ordersPoison, Inventory: inventoryPoison, Delivery: deliveryPoison}
+	return Stores{Orders: orders, Products: products, Reservations: reservations, Shipments: shipments, Poison: poisoned}, nil
 }

@@ -34,6 +34,13 @@ func withStores(st wiring.Stores) option {
 	return func(o *options) { o.stores = &st }
 }
 
+// The poison queue kept in MongoDB: listed, requeued while it still fails,
+// requeued after the fix.
+func TestMongo_PoisonQueue(t *testing.T) {
+	t.Parallel()
+	poisonListRequeueFlow(t, withStores(mongoStores(t)))
+}
+
 func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 	t.Parallel()
 	h := start(t, withStores(mongoStores(t)))
@@ -54,7 +61,13 @@ func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			l := h.stock("SKU-HOT")
+			// A sample answered 503 (the test server is slow under load) is
+			// skipped: it shows nothing, and require may not fail from here.
+			status, _, body := h.do(http.MethodGet, "/inventory/SKU-HOT", nil)
+			var l messages.StockLevel
+			if status != http.StatusOK || json.Unmarshal(body, &l) != nil {
+				continue
+			}
 			samples.Add(1)
 			if l.Available < 0 || l.Reserved > l.OnHand || l.Reserved < 0 {
 				negative.Add(1)

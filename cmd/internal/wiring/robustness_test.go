@@ -226,7 +226,7 @@ func TestMalformedMessageGoesToPoisonQueueWithoutRetries(t *testing.T) {
 	require.NoError(t, h.ps.Publisher.Publish(messages.TopicOrderEvents, bad))
 	require.Eventually(t, func() bool {
 		for _, r := range h.rec.all() {
-			if r.Topic == messages.TopicInventoryPoison && r.Msg.UUID == "bad-1" {
+			if r.Topic == messages.TopicInventoryPoison && r.Msg.Metadata.Get(messages.MetadataPoisonUUID) == "bad-1" {
 				return r.Msg.Metadata.Get(middleware.ReasonForPoisonedKey) != ""
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/app/delivery"
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
+	"github.com/orderflow/orderflow/app/poison"
 	"github.com/orderflow/orderflow/handlers"
 	deliveryhandlers "github.com/orderflow/orderflow/handlers/delivery"
 	"github.com/orderflow/orderflow/handlers/httpapi"
@@ -97,7 +98,7 @@ func register(p *messaging.Processors, commands []cqrs.CommandHandler, groups []
 }
 
 // NewOrders builds the orders service on the given store.
-func NewOrders(d Deps, repo orders.Repository) (*Service, error) {
+func NewOrders(d Deps, repo orders.Repository, poisoned poison.Store) (*Service, error) {
 	r, p, err := d.router("orders", messages.TopicOrdersPoison)
 	if err != nil {
 		return nil, err
@@ -110,6 +111,9 @@ func NewOrders(d Deps, repo orders.Repository) (*Service, error) {
 	replies := messaging.ReplyPublisher{Publisher: d.PubSub.Publisher}
 	if err := register(p, ordershandlers.CommandHandlers(svc, replies), ordershandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("orders handlers: %w", err)
+	}
+	if err := d.addPoisonQueue(r, p, "orders", messages.TopicOrdersPoison, poisoned, replies); err != nil {
+		return nil, err
 	}
 	relay, err := d.outboxRelay("orders", svc.RelayUnpublished)
 	if err != nil {
@@ -126,7 +130,7 @@ func NewOrders(d Deps, repo orders.Repository) (*Service, error) {
 
 // NewInventory builds the inventory service on the given stores, seeding the
 // demo catalogue when configured.
-func NewInventory(ctx context.Context, d Deps, products inventory.Products, reservations inventory.Reservations) (*Service, error) {
+func NewInventory(ctx context.Context, d Deps, products inventory.Products, reservations inventory.Reservations, poisoned poison.Store) (*Service, error) {
 	r, p, err := d.router("inventory", messages.TopicInventoryPoison)
 	if err != nil {
 		return nil, err
@@ -145,6 +149,9 @@ func NewInventory(ctx context.Context, d Deps, products inventory.Products, rese
 	if err := register(p, inventoryhandlers.CommandHandlers(svc, replies), inventoryhandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("inventory handlers: %w", err)
 	}
+	if err := d.addPoisonQueue(r, p, "inventory", messages.TopicInventoryPoison, poisoned, replies); err != nil {
+		return nil, err
+	}
 	relay, err := d.outboxRelay("inventory", svc.RelayUnpublished)
 	if err != nil {
 		return nil, err
@@ -156,7 +163,7 @@ func NewInventory(ctx context.Context, d Deps, products inventory.Products, rese
 
 // NewDelivery builds the delivery service on the given store, with the
 // simulated courier running beside it when COURIER=auto.
-func NewDelivery(d Deps, repo delivery.Repository) (*Service, error) {
+func NewDelivery(d Deps, repo delivery.Repository, poisoned poison.Store) (*Service, error) {
 	r, p, err := d.router("delivery", messages.TopicDeliveryPoison)
 	if err != nil {
 		return nil, err
@@ -170,6 +177,9 @@ func NewDelivery(d Deps, repo delivery.Repository) (*Service, error) {
 	replies := messaging.ReplyPublisher{Publisher: d.PubSub.Publisher}
 	if err := register(p, deliveryhandlers.CommandHandlers(svc, replies), deliveryhandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("delivery handlers: %w", err)
+	}
+	if err := d.addPoisonQueue(r, p, "delivery", messages.TopicDeliveryPoison, poisoned, replies); err != nil {
+		return nil, err
 	}
 	relay, err := d.outboxRelay("delivery", svc.RelayUnpublished)
 	if err != nil {

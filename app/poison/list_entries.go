@@ -1,0 +1,91 @@
+package poison
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+// ErrBadCursor is returned for a cursor that this service did not hand out.
+var ErrBadCursor = errors.New("malformed cursor")
+
+// ErrBadStatus is returned for a status filter that names no status.
+var ErrBadStatus = fmt.Errorf("%w: unknown poison queue status", messages.ErrInvalid)
+
+// Get returns the entry or ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (Entry, error) {
+	return s.store.Get(ctx, id)
+}
+
+// List is the input of Service.List.
+type List struct {
+	Status string
+	Limit  int
+	Cursor string
+}
+
+// Page is a page of entries and the cursor of the next one ("" on the last page).
+type Page struct {
+	Entries    []Entry
+	NextCursor string
+}
+
+// List returns a page of entries, newest first, with stable cursor pagination.
+func (s *Service) List(ctx context.Context, in List) (Page, error) {
+	limit := in.Limit
+	if limit <= 0 {
+		limit = messages.DefaultListLimit
+	}
+	limit = min(limit, messages.MaxListLimit)
+	if in.Status != "" && !ValidStatus(in.Status) {
+		return Page{}, fmt.Errorf("%w %q", ErrBadStatus, in.Status)
+	}
+	q := ListQuery{Status: Status(in.Status), Limit: limit + 1}
+	if in.Cursor != "" {
+		c, err := DecodeCursor(in.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		q.After = &c
+	}
+	found, err := s.store.List(ctx, q)
+	if err != nil {
+		return Page{}, fmt.Errorf("list poison queue: %w", err)
+	}
+	page := Page{Entries: found}
+	if len(found) > limit {
+		page.Entries = found[:limit]
+		last := page.Entries[limit-1]
+		page.NextCursor = EncodeCursor(Cursor{PoisonedAt: last.PoisonedAt, ID: last.ID})
+	}
+	return page, nil
+}
+
+// EncodeCursor makes an opaque cursor out of a sort key.
+func EncodeCursor(c Cursor) string {
+	raw := strconv.FormatInt(c.PoisonedAt.UnixNano(), 10) + ":" + c.ID
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// DecodeCursor reads a cursor made by EncodeCursor.
+func DecodeCursor(s string) (Cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, ErrBadCursor
+	}
+	nanos, id, ok := strings.Cut(string(raw), ":")
+	if !ok || id == "" {
+		return Cursor{}, ErrBadCursor
+	}
+	n, err := strconv.ParseInt(nanos, 10, 64)
+	if err != nil {
+		return Cursor{}, ErrBadCursor
+	}
+	return Cursor{PoisonedAt: time.Unix(0, n).UTC(), ID: id}, nil
+}

@@ -1,0 +1,90 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/orderflow/orderflow/app/poison"
+)
+
+// PoisonStore keeps a service's poison queue entries in memory.
+type PoisonStore struct {
+	s *store[poison.Entry]
+}
+
+var _ poison.Store = (*PoisonStore)(nil)
+
+// NewPoisonStore returns an empty PoisonStore.
+func NewPoisonStore() *PoisonStore {
+	return &PoisonStore{s: newStore(
+		func(id string) poison.Entry { return poison.Entry{ID: id} },
+		poison.Entry.Clone,
+		func(e *poison.Entry) int64 { return e.Revision },
+	)}
+}
+
+// Save implements poison.Store.
+func (r *PoisonStore) Save(ctx context.Context, e poison.Entry) error {
+	_, err := r.s.update(ctx, e.ID, func(cur *poison.Entry) error {
+		if cur.Revision != 0 {
+			return nil // stored already: unchanged
+		}
+		*cur = e.Clone()
+		cur.Revision = max(e.Revision, 1)
+		return nil
+	})
+	return err
+}
+
+// Get implements poison.Store.
+func (r *PoisonStore) Get(ctx context.Context, id string) (poison.Entry, error) {
+	e, ok, err := r.s.get(ctx, id)
+	if err != nil {
+		return poison.Entry{}, err
+	}
+	if !ok {
+		return poison.Entry{}, poison.ErrNotFound
+	}
+	return e, nil
+}
+
+// Update implements poison.Store.
+func (r *PoisonStore) Update(ctx context.Context, id string, fn func(*poison.Entry) error) (poison.Entry, error) {
+	return r.s.update(ctx, id, func(e *poison.Entry) error {
+		if e.Revision == 0 {
+			return poison.ErrNotFound
+		}
+		return fn(e)
+	})
+}
+
+// List implements poison.Store with a scan: a poison queue is small.
+func (r *PoisonStore) List(ctx context.Context, q poison.ListQuery) ([]poison.Entry, error) {
+	found, err := r.s.all(ctx, func(e *poison.Entry) bool {
+		if q.Status != "" && e.Status != q.Status {
+			return false
+		}
+		return q.After == nil || poisonNewerFirst(e, q.After) > 0
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(found, func(a, b poison.Entry) int {
+		return poisonNewerFirst(&a, &poison.Cursor{PoisonedAt: b.PoisonedAt, ID: b.ID})
+	})
+	if q.Limit > 0 && len(found) > q.Limit {
+		found = found[:q.Limit]
+	}
+	return found, nil
+}
+
+// poisonNewerFirst compares an entry's sort key with a cursor: > 0 when the
+// entry comes after the cursor in newest-first order.
+func poisonNewerFirst(e *poison.Entry, c *poison.Cursor) int {
+	if e.PoisonedAt.Equal(c.PoisonedAt) {
+		return strings.Compare(c.ID, e.ID)
+	}
+	return cmp.Compare(c.PoisonedAt.UnixNano(), e.PoisonedAt.UnixNano())
+}
