@@ -89,14 +89,14 @@ func injectErr(f *everyNth, what string, call func() error) error {
 	return err
 }
 
-// faultyStores wraps every write of st (reads pass through) with f's faults.
+// faultyStores wraps every write of st's domain stores (reads pass through)
+// with f's faults; the poison stores are left as they are.
 func faultyStores(st wiring.Stores, f *everyNth) wiring.Stores {
-	return wiring.Stores{
-		Orders:       faultyOrders{st.Orders, f},
-		Products:     faultyProducts{st.Products, f},
-		Reservations: faultyReservations{st.Reservations, f},
-		Shipments:    faultyShipments{st.Shipments, f},
-	}
+	st.Orders = faultyOrders{st.Orders, f}
+	st.Products = faultyProducts{st.Products, f}
+	st.Reservations = faultyReservations{st.Reservations, f}
+	st.Shipments = faultyShipments{st.Shipments, f}
+	return st
 }
 
 type faultyOrders struct {
