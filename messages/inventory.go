@@ -6,6 +6,8 @@ import "time"
 type SetStock struct {
 	SKU    string `json:"sku"`
 	OnHand int    `json:"on_hand"`
+	// By is the principal that asked (never a token), recorded in the product's history.
+	By string `json:"by,omitempty"`
 }
 
 // PartitionKey implements Keyed.

@@ -25,6 +25,8 @@ const (
 	OutcomeNotFound = "not_found"
 	OutcomeConflict = "conflict"
 	OutcomeInvalid  = "invalid"
+	// OutcomeLimited refuses a PlaceOrder over the customer's open-order caps.
+	OutcomeLimited = "limited"
 )
 
 // PlaceOrder asks the orders service to store a new order. It is idempotent by
@@ -33,16 +35,23 @@ type PlaceOrder struct {
 	OrderID    string `json:"order_id"`
 	CustomerID string `json:"customer_id"`
 	Items      []Item `json:"items"`
+	// Capped is set when the customer places the order itself: the orders
+	// service then holds it to the caps on a customer's open orders and units
+	// (an operator placing on a customer's behalf is trusted).
+	Capped bool `json:"capped,omitempty"`
 }
 
 // PartitionKey implements Keyed.
 func (c PlaceOrder) PartitionKey() string { return c.OrderID }
 
 // PlaceOrderResult answers PlaceOrder. Outcome is conflict when an order with
-// this id exists with other contents (an Idempotency-Key reused for another order).
+// this id exists with other contents (an Idempotency-Key reused for another
+// order), limited when a capped order would pass the customer's caps.
 type PlaceOrderResult struct {
 	Outcome string `json:"outcome"`
 	Order   *Order `json:"order,omitempty"`
+	// Detail says which cap an order over them would pass (outcome limited).
+	Detail string `json:"detail,omitempty"`
 }
 
 // CancelOrder asks the orders service to cancel an order.

@@ -22,7 +22,7 @@ func BenchmarkReserveStock(b *testing.B) {
 		b.Run(fmt.Sprintf("active_holds=%d", active), func(b *testing.B) {
 			ctx := context.Background()
 			svc := inventory.NewService(memory.NewProductRepository(), memory.NewReservationRepository(), discard{}, nil)
-			if _, err := svc.SetStock(ctx, "SKU-HOT", 1_000_000_000); err != nil {
+			if _, err := svc.SetStock(ctx, "SKU-HOT", 1_000_000_000, "test"); err != nil {
 				b.Fatal(err)
 			}
 			for i := range active {

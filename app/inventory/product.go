@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/orderflow/orderflow/messages"
@@ -84,6 +85,29 @@ type Product struct {
 	UpdatedAt time.Time
 	// Revision counts changes, for optimistic concurrency (see orders.Order.Revision).
 	Revision int64
+	// History records the last MaxStockHistory changes of the on-hand stock
+	// by hand (SetStock), and who made them; oldest first.
+	History []StockChange
+}
+
+// StockChange is one change of the on-hand stock by hand.
+type StockChange struct {
+	At     time.Time
+	OnHand int
+	// By is the principal that made it ("operator:key-1a2b3c4d"), "seed" for the demo catalogue.
+	By            string
+	CorrelationID string
+}
+
+// MaxStockHistory bounds a product's History, which lives in its document.
+const MaxStockHistory = 50
+
+// RecordChange appends the current on-hand stock to the history, as set by by.
+func (p *Product) RecordChange(by, correlationID string, now time.Time) {
+	p.History = append(p.History, StockChange{At: now, OnHand: p.OnHand, By: by, CorrelationID: correlationID})
+	if over := len(p.History) - MaxStockHistory; over > 0 {
+		p.History = slices.Clone(p.History[over:])
+	}
 }
 
 // IsNew reports whether the product does not exist yet.
@@ -162,6 +186,7 @@ func (p *Product) touch(now time.Time) {
 // Clone returns a deep copy.
 func (p Product) Clone() Product {
 	p.Holds = maps.Clone(p.Holds)
+	p.History = slices.Clone(p.History)
 	return p
 }
 

@@ -86,7 +86,7 @@ func newFixtureWith(t *testing.T, products inventory.Products, stock map[string]
 	f := &fixture{products: products, reservations: memory.NewReservationRepository(), events: &recordingPublisher{}}
 	f.svc = inventory.NewService(f.products, f.reservations, f.events, func() time.Time { return t0 })
 	for sku, n := range stock {
-		_, err := f.svc.SetStock(t.Context(), sku, n)
+		_, err := f.svc.SetStock(t.Context(), sku, n, "test")
 		require.NoError(t, err)
 	}
 	return f
@@ -186,7 +186,7 @@ func TestReserveStock_failedTwiceFailsOnce(t *testing.T) {
 	lines := []inventory.Line{{SKU: "A", Quantity: 4}}
 
 	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-1"))
-	_, err := f.svc.SetStock(t.Context(), "A", 10) // enough now, but the order was decided
+	_, err := f.svc.SetStock(t.Context(), "A", 10, "test") // enough now, but the order was decided
 	require.NoError(t, err)
 	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-1"))
 
@@ -387,15 +387,15 @@ func TestSetStock(t *testing.T) {
 	f := newFixture(t, map[string]int{"A": 10})
 	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}}, "corr"))
 
-	_, err := f.svc.SetStock(t.Context(), "A", 3)
+	_, err := f.svc.SetStock(t.Context(), "A", 3, "test")
 	require.ErrorIs(t, err, inventory.ErrBelowReserved)
 	assert.Equal(t, 10, f.product(t, "A").OnHand)
 
-	p, err := f.svc.SetStock(t.Context(), "A", 4)
+	p, err := f.svc.SetStock(t.Context(), "A", 4, "test")
 	require.NoError(t, err)
 	assert.Equal(t, 0, p.Available())
 
-	_, err = f.svc.SetStock(t.Context(), "not a sku", 4)
+	_, err = f.svc.SetStock(t.Context(), "not a sku", 4, "test")
 	require.ErrorIs(t, err, inventory.ErrInvalidStock)
 }
 

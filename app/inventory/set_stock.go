@@ -7,14 +7,24 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// SetStock sets the on-hand stock of a SKU, creating it if it is new. It returns
-// ErrBelowReserved when that would make available stock negative.
-func (s *Service) SetStock(ctx context.Context, sku string, onHand int) (Product, error) {
+// SetStock sets the on-hand stock of a SKU, creating it if it is new, and
+// records the change in the product's history with who made it (by) and the
+// correlation ID of ctx; setting what is there already records nothing. It
+// returns ErrBelowReserved when that would make available stock negative.
+func (s *Service) SetStock(ctx context.Context, sku string, onHand int, by string) (Product, error) {
 	if !messages.ValidSKU(sku) {
 		return Product{}, fmt.Errorf("%w: %q is not a valid SKU", ErrInvalidStock, sku)
 	}
 	p, err := s.products.Update(ctx, sku, func(p *Product) error {
-		return p.SetOnHand(onHand, s.now())
+		before := p.Revision
+		now := s.now()
+		if err := p.SetOnHand(onHand, now); err != nil {
+			return err
+		}
+		if p.Revision != before {
+			p.RecordChange(by, messages.CorrelationID(ctx), now)
+		}
+		return nil
 	})
 	if err != nil {
 		return Product{}, fmt.Errorf("set stock of %s: %w", sku, err)
@@ -30,7 +40,12 @@ func (s *Service) SeedStock(ctx context.Context, levels map[string]int) error {
 			if !p.IsNew() {
 				return nil
 			}
-			return p.SetOnHand(onHand, s.now())
+			now := s.now()
+			if err := p.SetOnHand(onHand, now); err != nil {
+				return err
+			}
+			p.RecordChange("seed", "", now)
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("seed stock of %s: %w", sku, err)

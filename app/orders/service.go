@@ -14,6 +14,7 @@ type Service struct {
 	repo   Repository
 	events EventPublisher
 	now    func() time.Time
+	limits Limits
 }
 
 // NewService returns a Service; now may be nil for time.Now.
@@ -23,6 +24,9 @@ func NewService(repo Repository, events EventPublisher, now func() time.Time) *S
 	}
 	return &Service{repo: repo, events: events, now: now}
 }
+
+// SetLimits sets the caps on a customer's open orders (none by default).
+func (s *Service) SetLimits(l Limits) { s.limits = l }
 
 // update applies fn to the order and publishes what the order has not published yet.
 func (s *Service) update(ctx context.Context, id string, fn func(*Order) error) (Order, error) {

@@ -289,6 +289,10 @@ func (p *process) request(ctx context.Context, method, path string, body any, he
 		req.Header = http.Header{}
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if _, given := req.Header["Authorization"]; !given {
+		// Every request is an operator's unless the caller says who it is.
+		req.Header.Set("Authorization", "Bearer "+p.operatorToken())
+	}
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return 0, nil, nil, err
@@ -296,6 +300,21 @@ func (p *process) request(ctx context.Context, method, path string, body any, he
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, raw, err
+}
+
+// testOperatorToken is the operator's API key of processes started with API_KEYS (kafkaEnv).
+const testOperatorToken = "it-operator-token-0001"
+
+// testAPIKeys is the API_KEYS of those processes.
+const testAPIKeys = testOperatorToken + "=operator,it-courier-token-0001=courier,it-customer-c-1-token=customer:c-1"
+
+// operatorToken is an operator's token for the process: the test key when it
+// has API_KEYS, else the demo key of the embedded mode.
+func (p *process) operatorToken() string {
+	if envValue(p.env, "API_KEYS") != "" {
+		return testOperatorToken
+	}
+	return wiring.DemoOperatorKey
 }
 
 func (p *process) do(t *testing.T, method, path string, body any) (int, []byte) {

@@ -324,6 +324,8 @@ func kafkaEnv(t *testing.T) ([]string, kafkaTopics) {
 		// takes one command at a time: answers can be slow, and these tests are about
 		// correctness, not latency (a slow answer is a 503 with Retry-After, by design).
 		"REQUEST_TIMEOUT=30s",
+		// Not embedded: the processes need credentials (process.request sends the operator's).
+		"API_KEYS=" + testAPIKeys,
 	}, topics
 }
 

@@ -2,7 +2,10 @@
 // at /openapi.yaml). It validates requests, answers bad input with RFC 9457
 // problem details naming the field, and turns every valid request into a
 // command sent through the command bus, waiting for the owning service's answer.
-// A refused request sends nothing.
+// Every route but the probes and the document passes one guard (policy.go):
+// bearer authentication (auth.go), a token bucket per principal
+// (ratelimit.go), the policy table of route x role, and an audit line for
+// every state-changing request. A refused request sends nothing.
 package httpapi
 
 import (
@@ -11,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -39,17 +43,32 @@ type Config struct {
 	// Ready reports whether the gateway can serve requests (nil: always).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+	// Auth authenticates bearer tokens (nil: every protected request gets 401).
+	Auth Authenticator
+	// RateLimits is the token bucket of each principal, per role; a role
+	// without one is not limited. AnonymousRateLimit is the bucket of each
+	// client address for requests without valid credentials.
+	RateLimits         map[Role]Limit
+	AnonymousRateLimit Limit
+	// Now is the rate limiter's clock (nil: time.Now).
+	Now func() time.Time
 }
 
 type api struct {
 	commands Requester
 	ready    func(ctx context.Context) error
 	logger   *slog.Logger
+	auth     Authenticator
+	limits   *limiter
 }
 
 // NewHandler returns the API's HTTP handler.
 func NewHandler(cfg Config) http.Handler {
-	a := &api{commands: cfg.Commands, ready: cfg.Ready, logger: cfg.Logger}
+	a := &api{commands: cfg.Commands, ready: cfg.Ready, logger: cfg.Logger, auth: cfg.Auth,
+		limits: newLimiter(cfg.Now, cfg.RateLimits, cfg.AnonymousRateLimit)}
+	if a.auth == nil {
+		a.auth = Authenticators(nil)
+	}
 	if a.ready == nil {
 		a.ready = func(context.Context) error { return nil }
 	}
@@ -60,24 +79,26 @@ func NewHandler(cfg Config) http.Handler {
 	r := mux.NewRouter()
 	r.StrictSlash(false)
 	r.HandleFunc("/orders", a.placeOrder).Methods(http.MethodPost)
-	r.HandleFunc("/orders", a.listOrders).Methods(http.MethodGet)
-	r.HandleFunc("/orders/{id}", a.getOrder).Methods(http.MethodGet)
+	r.HandleFunc("/orders", a.listOrders).Methods(get()...)
+	r.HandleFunc("/orders/{id}", a.getOrder).Methods(get()...)
 	r.HandleFunc("/orders/{id}/cancel", a.cancelOrder).Methods(http.MethodPost)
-	r.HandleFunc("/orders/{id}/delivery", a.getDelivery).Methods(http.MethodGet)
-	r.HandleFunc("/inventory", a.listStock).Methods(http.MethodGet)
-	r.HandleFunc("/inventory/{sku}", a.getStock).Methods(http.MethodGet)
+	r.HandleFunc("/orders/{id}/delivery", a.getDelivery).Methods(get()...)
+	r.HandleFunc("/inventory", a.listStock).Methods(get()...)
+	r.HandleFunc("/inventory/{sku}", a.getStock).Methods(get()...)
 	r.HandleFunc("/inventory/{sku}", a.setStock).Methods(http.MethodPut)
 	r.HandleFunc("/deliveries/{id}/dispatch", a.courierStep("dispatch")).Methods(http.MethodPost)
 	r.HandleFunc("/deliveries/{id}/deliver", a.courierStep("deliver")).Methods(http.MethodPost)
 	r.HandleFunc("/deliveries/{id}/fail", a.courierStep("fail")).Methods(http.MethodPost)
-	r.HandleFunc("/admin/poison", a.listPoison).Methods(http.MethodGet)
+	r.HandleFunc("/admin/poison", a.listPoison).Methods(get()...)
 	r.HandleFunc("/admin/poison/requeue", a.requeueAllPoison).Methods(http.MethodPost)
-	r.HandleFunc("/admin/poison/{id}", a.poisonEntryAction(messages.PoisonActionGet)).Methods(http.MethodGet)
+	r.HandleFunc("/admin/poison/{id}", a.poisonEntryAction(messages.PoisonActionGet)).Methods(get()...)
 	r.HandleFunc("/admin/poison/{id}", a.poisonEntryAction(messages.PoisonActionDiscard)).Methods(http.MethodDelete)
 	r.HandleFunc("/admin/poison/{id}/requeue", a.poisonEntryAction(messages.PoisonActionRequeue)).Methods(http.MethodPost)
-	r.HandleFunc("/healthz", a.healthz).Methods(http.MethodGet)
-	r.HandleFunc("/readyz", a.readyz).Methods(http.MethodGet)
-	r.HandleFunc("/openapi.yaml", serveSpec).Methods(http.MethodGet)
+	r.HandleFunc("/healthz", a.healthz).Methods(get()...)
+	r.HandleFunc("/readyz", a.readyz).Methods(get()...)
+	r.HandleFunc("/openapi.yaml", serveSpec).Methods(get()...)
+	// Every route, admin routes included, passes the guard.
+	r.Use(a.guard)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "Not Found", "no such resource: "+r.URL.Path)
 	})
@@ -86,13 +107,17 @@ func NewHandler(cfg Config) http.Handler {
 		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
 		writeProblem(w, req, http.StatusMethodNotAllowed, "Method Not Allowed", req.Method+" is not allowed on "+req.URL.Path)
 	})
-	return chain(r, recoverer(a.logger), correlation, limitBody)
+	return chain(r, recoverer(a.logger), securityHeaders, correlation, limitBody)
 }
+
+// get is the methods of a read: HEAD wherever GET (a new slice each time:
+// mux.Route.Methods writes into the one it is given).
+func get() []string { return []string{http.MethodGet, http.MethodHead} }
 
 // allowedMethods lists the methods that router serves on the request's path.
 func allowedMethods(router *mux.Router, r *http.Request) []string {
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch} {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		var match mux.RouteMatch

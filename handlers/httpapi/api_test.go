@@ -449,7 +449,7 @@ func TestNilLoggerIsNoPanic(t *testing.T) {
 	t.Parallel()
 	fake := newFakeRequester()
 	fail[messages.GetOrder](fake, errors.New("broker down"))
-	srv := httptest.NewServer(httpapi.NewHandler(httpapi.Config{Commands: fake})) // logs through slog.Default
+	srv := httptest.NewServer(httpapi.NewHandler(httpapi.Config{Commands: fake, Auth: testKeys(t)})) // logs through slog.Default
 	t.Cleanup(srv.Close)
 	s := &apiServer{fake: fake, srv: srv}
 
@@ -728,7 +728,10 @@ func TestSetStock(t *testing.T) {
 				OnHand int `json:"on_hand"`
 			}
 			require.NoError(t, json.Unmarshal([]byte(tc.body), &onHand))
-			assert.Equal(t, messages.SetStock{SKU: "SKU-1", OnHand: onHand.OnHand}, fake.Sent()[0].Cmd)
+			sent := fake.Sent()[0].Cmd.(messages.SetStock)
+			assert.True(t, strings.HasPrefix(sent.By, "operator:key-"), "the principal that set it: %q", sent.By)
+			sent.By = ""
+			assert.Equal(t, messages.SetStock{SKU: "SKU-1", OnHand: onHand.OnHand}, sent)
 		})
 	}
 }
@@ -830,11 +833,11 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 		{name: "trailing slash", method: http.MethodGet, path: "/orders/", wantStatus: http.StatusNotFound},
 		{name: "too deep", method: http.MethodGet, path: "/inventory/a/b", wantStatus: http.StatusNotFound},
 		{name: "unknown courier step", method: http.MethodPost, path: "/deliveries/o-1/lose", wantStatus: http.StatusNotFound},
-		{name: "delete an order", method: http.MethodDelete, path: "/orders/o-1", wantStatus: http.StatusMethodNotAllowed, wantAllow: "GET"},
-		{name: "put orders", method: http.MethodPut, path: "/orders", wantStatus: http.StatusMethodNotAllowed, wantAllow: "GET, POST"},
+		{name: "delete an order", method: http.MethodDelete, path: "/orders/o-1", wantStatus: http.StatusMethodNotAllowed, wantAllow: "GET, HEAD"},
+		{name: "put orders", method: http.MethodPut, path: "/orders", wantStatus: http.StatusMethodNotAllowed, wantAllow: "GET, HEAD, POST"},
 		{name: "get a cancel", method: http.MethodGet, path: "/orders/o-1/cancel", wantStatus: http.StatusMethodNotAllowed, wantAllow: "POST"},
-		{name: "post stock", method: http.MethodPost, path: "/inventory/SKU-1", wantStatus: http.StatusMethodNotAllowed, wantAllow: "GET, PUT"},
-		{name: "post healthz", method: http.MethodPost, path: "/healthz", wantStatus: http.StatusMethodNotAllowed, wantAllow: "GET"},
+		{name: "post stock", method: http.MethodPost, path: "/inventory/SKU-1", wantStatus: http.StatusMethodNotAllowed, wantAllow: "GET, HEAD, PUT"},
+		{name: "post healthz", method: http.MethodPost, path: "/healthz", wantStatus: http.StatusMethodNotAllowed, wantAllow: "GET, HEAD"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -965,19 +968,11 @@ func TestJSONKeysAreExact(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newFakeRequester()
-			srv := httptest.NewServer(httpapi.NewHandler(httpapi.Config{Commands: rec}))
-			defer srv.Close()
-			resp, err := http.Post(srv.URL+"/orders", "application/json", strings.NewReader(tc.body))
-			require.NoError(t, err)
-			defer resp.Body.Close()
-			var p struct {
-				Errors []struct {
-					Field string `json:"field"`
-				} `json:"errors"`
-			}
-			require.NoError(t, json.NewDecoder(resp.Body).Decode(&p))
-			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			s := newServer(t, newFakeRequester(), nil)
+			rec := s.fake
+			res := s.do(t, request{Method: http.MethodPost, Path: "/orders", Body: tc.body})
+			p := res.problem(t)
+			assert.Equal(t, http.StatusBadRequest, res.Status)
 			require.NotEmpty(t, p.Errors)
 			assert.Equal(t, tc.field, p.Errors[0].Field)
 			assert.Empty(t, rec.Sent(), "nothing is sent for a refused request")

@@ -6,14 +6,27 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // errTooLarge is returned by decodeBody for a body over MaxBodyBytes.
 var errTooLarge = errors.New("request body too large")
+
+// errNotJSON is returned by decodeBody for a body whose Content-Type is not
+// application/json: a browser sends text/plain and form types cross-site
+// without asking, so parsing them as JSON would let any page post here.
+var errNotJSON = errors.New("request body is not application/json")
+
+// isJSON reports whether a Content-Type is application/json (parameters such as charset aside).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
 
 // decodeBody decodes a JSON object into v, refusing unknown fields and
 // anything after the object. It returns a fieldError saying what is wrong, or errTooLarge.
@@ -26,11 +39,21 @@ func decodeBody(r *http.Request, v any, allowEmpty bool) (*fieldError, error) {
 		}
 		return &fieldError{Field: "body", Detail: "could not read the body"}, nil
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		if allowEmpty {
 			return nil, nil
 		}
 		return &fieldError{Field: "body", Detail: "the body is empty; a JSON object is expected"}, nil
+	}
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return nil, errNotJSON
+	}
+	if field, bad := invalidUTF8Field(body); bad {
+		return &fieldError{Field: field, Detail: "is not valid UTF-8"}, nil
+	}
+	if trimmed[0] != '{' {
+		return &fieldError{Field: "body", Detail: "must be a JSON object"}, nil
 	}
 	if fe := exactKeys(body, v); fe != nil {
 		return fe, nil
@@ -168,4 +191,93 @@ func rawInt(raw json.RawMessage, min, max int) (int, bool, error) {
 		return 0, true, fmt.Errorf("must be an integer from %d to %d", min, max)
 	}
 	return int(n), true, nil
+}
+
+// invalidUTF8Field names the JSON field (a key or a string value) holding
+// bytes that are not UTF-8, which encoding/json would silently replace with
+// U+FFFD, turning two different ids into one; "body" when it is elsewhere.
+func invalidUTF8Field(body []byte) (string, bool) {
+	if utf8.Valid(body) {
+		return "", false
+	}
+	type frame struct {
+		object  bool
+		key     string
+		index   int
+		wantKey bool
+	}
+	var stack []*frame
+	path := func(extraKey string) string {
+		var b strings.Builder
+		for _, f := range stack {
+			switch {
+			case f.object && !f.wantKey:
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			case !f.object:
+				fmt.Fprintf(&b, "[%d]", f.index)
+			}
+		}
+		if extraKey != "" {
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(extraKey)
+		}
+		if b.Len() == 0 {
+			return "body"
+		}
+		return b.String()
+	}
+	advance := func() {
+		if len(stack) == 0 {
+			return
+		}
+		top := stack[len(stack)-1]
+		if top.object {
+			top.wantKey = true
+		} else {
+			top.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return "body", true
+		}
+		raw := body[start:dec.InputOffset()]
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				stack = append(stack, &frame{object: t == '{', wantKey: t == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				advance()
+			}
+		case string:
+			if top != nil && top.object && top.wantKey {
+				if !utf8.Valid(raw) {
+					// A key cannot name itself: name the object holding it.
+					return path(""), true
+				}
+				top.key, top.wantKey = t, false
+				continue
+			}
+			if !utf8.Valid(raw) {
+				return path(""), true
+			}
+			advance()
+		default:
+			advance()
+		}
+	}
 }

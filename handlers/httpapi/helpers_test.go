@@ -180,14 +180,42 @@ type apiServer struct {
 	srv  *httptest.Server
 }
 
+// The API keys of the tests. Customer A owns cannedOrder's orders.
+const (
+	tokenOperator  = "test-operator-token-0001"
+	tokenCourier   = "test-courier-token-0001"
+	tokenCustomerA = "test-customer-a-token-01"
+	tokenCustomerB = "test-customer-b-token-01"
+	customerA      = "customer-7"
+	customerB      = "customer-8"
+)
+
+// testKeys authenticates the tokens above.
+func testKeys(tb testing.TB) httpapi.Authenticator {
+	tb.Helper()
+	keys, err := httpapi.ParseAPIKeys(tokenOperator + "=operator," + tokenCourier + "=courier," +
+		tokenCustomerA + "=customer:" + customerA + "," + tokenCustomerB + "=customer:" + customerB)
+	require.NoError(tb, err)
+	return keys
+}
+
 // newServer serves the API over fake; ready is the readiness check (nil: always ready).
 func newServer(tb testing.TB, fake *fakeRequester, ready func(context.Context) error) *apiServer {
 	tb.Helper()
-	srv := httptest.NewServer(httpapi.NewHandler(httpapi.Config{
-		Commands: fake,
-		Ready:    ready,
-		Logger:   slog.New(slog.NewTextHandler(tb.Output(), nil)),
-	}))
+	return newServerWith(tb, fake, httpapi.Config{Ready: ready})
+}
+
+// newServerWith serves the API over fake with cfg; the test keys authenticate unless cfg.Auth is set.
+func newServerWith(tb testing.TB, fake *fakeRequester, cfg httpapi.Config) *apiServer {
+	tb.Helper()
+	cfg.Commands = fake
+	if cfg.Auth == nil {
+		cfg.Auth = testKeys(tb)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(tb.Output(), nil))
+	}
+	srv := httptest.NewServer(httpapi.NewHandler(cfg))
 	tb.Cleanup(srv.Close)
 	return &apiServer{fake: fake, srv: srv}
 }
@@ -240,8 +268,14 @@ func newHTTPRequest(t *testing.T, baseURL string, req request) *http.Request {
 	if req.Body != "" {
 		httpReq.Header.Set("Content-Type", "application/json")
 	}
+	// Every request is an operator's unless the test says who it is
+	// (an empty Authorization sends none).
+	httpReq.Header.Set("Authorization", "Bearer "+tokenOperator)
 	for k, v := range req.Header {
 		httpReq.Header.Set(k, v)
+		if http.CanonicalHeaderKey(k) == "Authorization" && v == "" {
+			httpReq.Header.Del("Authorization")
+		}
 	}
 	return httpReq
 }
@@ -282,8 +316,17 @@ func checkAgainstSpec(t *testing.T, req *http.Request, res response) error {
 		Request:    req,
 		PathParams: params,
 		Route:      route,
-		Options:    &openapi3filter.Options{MultiError: true},
+		Options:    &openapi3filter.Options{MultiError: true, AuthenticationFunc: bearerPresent},
 	})
+}
+
+// bearerPresent is the spec's check of the bearerAuth scheme: a bearer token
+// is there (whether it is valid is the API's to say).
+func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	if !strings.HasPrefix(in.RequestValidationInput.Request.Header.Get("Authorization"), "Bearer ") {
+		return errors.New("no bearer token")
+	}
+	return nil
 }
 
 // checkProblem validates an answer outside of any operation against the

@@ -49,8 +49,9 @@ func (a *api) setStock(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, fieldError{"on_hand", "is required: an integer from 0 to 1000000000"})
 		return
 	}
+	p, _ := PrincipalFrom(r.Context())
 	var res messages.StockResult
-	if err := a.commands.Request(r.Context(), messages.SetStock{SKU: sku, OnHand: onHand}, &res); err != nil {
+	if err := a.commands.Request(r.Context(), messages.SetStock{SKU: sku, OnHand: onHand, By: p.ID}, &res); err != nil {
 		a.commandFailed(w, r, err)
 		return
 	}

@@ -84,11 +84,16 @@ func toHistory(h []messages.StatusEntry) []statusEntryResponse {
 	return out
 }
 
-// validatePlaceOrder checks every field and returns all that are wrong.
-func validatePlaceOrder(req placeOrderRequest) (messages.PlaceOrder, []fieldError) {
+// validatePlaceOrder checks every field and returns all that are wrong;
+// ownCustomer is the customer_id when the body leaves it out (a customer
+// placing its own order), or empty when it is required.
+func validatePlaceOrder(req placeOrderRequest, ownCustomer string) (messages.PlaceOrder, []fieldError) {
 	var errs []fieldError
 	cmd := messages.PlaceOrder{}
 	customerID, present, err := rawString(req.CustomerID)
+	if !present && err == nil && ownCustomer != "" {
+		customerID, present = ownCustomer, true
+	}
 	switch {
 	case err != nil:
 		errs = append(errs, fieldError{"customer_id", err.Error()})
@@ -155,14 +160,22 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 	if a.decodeOrRefuse(w, r, &req, false) {
 		return
 	}
-	cmd, errs := validatePlaceOrder(req)
+	p, _ := PrincipalFrom(r.Context())
+	cmd, errs := validatePlaceOrder(req, p.CustomerID)
 	if len(errs) > 0 {
 		badRequest(w, r, errs...)
 		return
 	}
+	customerID, ok := customerScope(w, r, "customer_id", cmd.CustomerID, true)
+	if !ok {
+		return
+	}
+	cmd.CustomerID = customerID
+	// A customer's own orders are held to the caps on its open orders.
+	cmd.Capped = p.Role == RoleCustomer
 	if key != "" {
-		// Scoped by customer: two customers' keys never collide.
-		cmd.OrderID = uuid.NewSHA1(idempotencyNamespace, []byte(cmd.CustomerID+"\x00"+key)).String()
+		// Scoped by principal and customer: nobody can take another's key first.
+		cmd.OrderID = uuid.NewSHA1(idempotencyNamespace, []byte(p.ID+"\x00"+cmd.CustomerID+"\x00"+key)).String()
 	} else {
 		cmd.OrderID = uuid.Must(uuid.NewV7()).String()
 	}
@@ -178,6 +191,10 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		a.commandFailed(w, r, err)
+		return
+	}
+	if res.Outcome == messages.OutcomeLimited {
+		writeProblem(w, r, http.StatusConflict, "Conflict", res.Detail)
 		return
 	}
 	if res.Outcome == messages.OutcomeConflict {
@@ -197,6 +214,11 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 // reports whether it answered.
 func (a *api) decodeOrRefuse(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) bool {
 	fe, err := decodeBody(r, v, allowEmpty)
+	if errors.Is(err, errNotJSON) {
+		writeProblem(w, r, http.StatusUnsupportedMediaType, "Unsupported Media Type",
+			"the body must be JSON, sent with Content-Type: application/json")
+		return true
+	}
 	if errors.Is(err, errTooLarge) {
 		writeProblem(w, r, http.StatusRequestEntityTooLarge, "Content Too Large",
 			fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
@@ -219,6 +241,10 @@ func (a *api) getOrder(w http.ResponseWriter, r *http.Request) {
 	id, ok := orderID(r)
 	if !ok {
 		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
+		return
+	}
+	if o, ok := lookedUpOrder(r.Context()); ok {
+		writeJSON(w, http.StatusOK, toOrderResponse(o))
 		return
 	}
 	var res messages.GetOrderResult
@@ -257,6 +283,11 @@ func (a *api) listOrders(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, r, errs...)
 		return
 	}
+	customerID, ok := customerScope(w, r, "customer_id", cmd.CustomerID, q.Has("customer_id"))
+	if !ok {
+		return
+	}
+	cmd.CustomerID = customerID
 	var res messages.ListOrdersResult
 	if err := a.commands.Request(r.Context(), cmd, &res); err != nil {
 		a.commandFailed(w, r, err)

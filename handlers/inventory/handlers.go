@@ -21,7 +21,7 @@ func CommandHandlers(svc *app.Service, replies requestreply.Backend[any]) []cqrs
 	return []cqrs.CommandHandler{
 		requestreply.NewCommandHandlerWithResult("inventory.set_stock", replies,
 			func(ctx context.Context, cmd *messages.SetStock) (any, error) {
-				p, err := svc.SetStock(ctx, cmd.SKU, cmd.OnHand)
+				p, err := svc.SetStock(ctx, cmd.SKU, cmd.OnHand, cmd.By)
 				switch {
 				case errors.Is(err, app.ErrBelowReserved):
 					cur, getErr := svc.GetStock(ctx, cmd.SKU)

@@ -28,7 +28,11 @@ func CommandHandlers(svc *app.Service, replies requestreply.Backend[any]) []cqrs
 					CustomerID:    cmd.CustomerID,
 					Items:         app.FromMessageItems(cmd.Items),
 					CorrelationID: messages.CorrelationID(ctx),
+					Capped:        cmd.Capped,
 				})
+				if errors.Is(err, app.ErrLimitExceeded) {
+					return messages.PlaceOrderResult{Outcome: messages.OutcomeLimited, Detail: err.Error()}, nil
+				}
 				if err != nil {
 					return nil, err
 				}

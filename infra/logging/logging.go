@@ -42,11 +42,12 @@ func Watermill(l *slog.Logger) watermill.LoggerAdapter {
 	})
 }
 
-// contextHandler adds correlation_id from the context to every record.
+// contextHandler adds correlation_id from the context to every record that
+// does not carry one already (audit lines name theirs whatever the handler).
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := messages.CorrelationID(ctx); id != "" {
+	if id := messages.CorrelationID(ctx); id != "" && !hasAttr(r, "correlation_id") {
 		r.AddAttrs(slog.String("correlation_id", id))
 	}
 	return h.Handler.Handle(ctx, r)
@@ -58,4 +59,13 @@ func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h contextHandler) WithGroup(name string) slog.Handler {
 	return contextHandler{h.Handler.WithGroup(name)}
+}
+
+func hasAttr(r slog.Record, key string) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		found = a.Key == key
+		return !found
+	})
+	return found
 }

@@ -216,13 +216,22 @@ type holdView struct {
 // order id is a valid field name because inventory validates it. Available is
 // stored (always on_hand - reserved) so that a hold's filter can test it.
 type productDocument struct {
-	SKU       string         `bson:"_id"`
-	OnHand    int            `bson:"on_hand"`
-	Reserved  int            `bson:"reserved"`
-	Available int            `bson:"available"`
-	Holds     map[string]int `bson:"holds"`
-	UpdatedAt time.Time      `bson:"updated_at"`
-	Revision  int64          `bson:"revision"`
+	SKU       string                `bson:"_id"`
+	OnHand    int                   `bson:"on_hand"`
+	Reserved  int                   `bson:"reserved"`
+	Available int                   `bson:"available"`
+	Holds     map[string]int        `bson:"holds"`
+	UpdatedAt time.Time             `bson:"updated_at"`
+	Revision  int64                 `bson:"revision"`
+	History   []stockChangeDocument `bson:"history,omitempty"`
+}
+
+// stockChangeDocument is a change of stock by hand as stored.
+type stockChangeDocument struct {
+	At            time.Time `bson:"at"`
+	OnHand        int       `bson:"on_hand"`
+	By            string    `bson:"by"`
+	CorrelationID string    `bson:"correlation_id,omitempty"`
 }
 
 func toProductDocument(p inventory.Product) productDocument {
@@ -237,7 +246,19 @@ func toProductDocument(p inventory.Product) productDocument {
 		Holds:     holds,
 		UpdatedAt: storedTime(p.UpdatedAt),
 		Revision:  p.Revision,
+		History:   toStockChangeDocuments(p.History),
 	}
+}
+
+func toStockChangeDocuments(h []inventory.StockChange) []stockChangeDocument {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make([]stockChangeDocument, len(h))
+	for i, c := range h {
+		out[i] = stockChangeDocument{At: storedTime(c.At), OnHand: c.OnHand, By: c.By, CorrelationID: c.CorrelationID}
+	}
+	return out
 }
 
 func (d productDocument) toDomain() inventory.Product {
@@ -252,5 +273,17 @@ func (d productDocument) toDomain() inventory.Product {
 		Holds:     holds,
 		UpdatedAt: d.UpdatedAt.UTC(),
 		Revision:  d.Revision,
+		History:   d.history(),
 	}
+}
+
+func (d productDocument) history() []inventory.StockChange {
+	if len(d.History) == 0 {
+		return nil
+	}
+	out := make([]inventory.StockChange, len(d.History))
+	for i, c := range d.History {
+		out[i] = inventory.StockChange{At: c.At.UTC(), OnHand: c.OnHand, By: c.By, CorrelationID: c.CorrelationID}
+	}
+	return out
 }

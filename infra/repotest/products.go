@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +86,17 @@ func Products(t *testing.T, newRepo func(t *testing.T) inventory.Products) {
 					}
 				}
 				p.Release("order-a", now.Add(time.Minute))
+				return nil
+			}},
+			{"history", func(p *inventory.Product) error {
+				if err := p.SetOnHand(7, now); err != nil {
+					return err
+				}
+				p.RecordChange("operator:key-1a2b3c4d", "corr-1", now)
+				if err := p.SetOnHand(9, now.Add(time.Second)); err != nil {
+					return err
+				}
+				p.RecordChange("seed", "", now.Add(time.Second))
 				return nil
 			}},
 			{"no holds left", func(p *inventory.Product) error {
@@ -568,6 +580,10 @@ func normProduct(p inventory.Product) inventory.Product {
 		p.Holds = nil
 	}
 	p.UpdatedAt = normTime(p.UpdatedAt)
+	p.History = slices.Clone(p.History)
+	for i := range p.History {
+		p.History[i].At = normTime(p.History[i].At)
+	}
 	return p
 }
 

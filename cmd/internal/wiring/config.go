@@ -6,11 +6,15 @@ package wiring
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/orderflow/orderflow/handlers/httpapi"
 )
 
 // Config is the whole configuration, read from the environment. The README's
@@ -58,7 +62,47 @@ type Config struct {
 	// MongoDBDatabasePrefix starts the name of each service's own database:
 	// <prefix>orders, <prefix>inventory, <prefix>delivery.
 	MongoDBDatabasePrefix string `env:"MONGODB_DATABASE_PREFIX" envDefault:"orderflow_"`
+
+	// Auth is on, or off for local experiments (every request is then an operator).
+	Auth string `env:"AUTH" envDefault:"on"`
+	// APIKeys is a comma-separated list of TOKEN=ROLE and
+	// TOKEN=customer:CUSTOMER_ID; APIKeysFile names a file of more (one or
+	// several per line), for secrets mounted into a container.
+	APIKeys     string `env:"API_KEYS"`
+	APIKeysFile string `env:"API_KEYS_FILE"`
+	// JWT bearer tokens from an identity provider: accepted when signed by a
+	// key of the JWKS, issued by JWTIssuer for JWTAudience, not expired; the
+	// role and the customer id are read from the named claims.
+	JWTIssuer        string `env:"JWT_ISSUER"`
+	JWTAudience      string `env:"JWT_AUDIENCE"`
+	JWTJWKSURL       string `env:"JWT_JWKS_URL"`
+	JWTRoleClaim     string `env:"JWT_ROLE_CLAIM" envDefault:"role"`
+	JWTCustomerClaim string `env:"JWT_CUSTOMER_CLAIM" envDefault:"customer_id"`
+
+	// Rate limits, RATE:BURST (requests per second on average : at once),
+	// per principal of each role and per client address for requests without
+	// valid credentials; "off" (or empty) is no limit. Per gateway instance.
+	RateLimitCustomer  string `env:"RATE_LIMIT_CUSTOMER" envDefault:"20:40"`
+	RateLimitOperator  string `env:"RATE_LIMIT_OPERATOR" envDefault:"2000:5000"`
+	RateLimitCourier   string `env:"RATE_LIMIT_COURIER" envDefault:"50:100"`
+	RateLimitAnonymous string `env:"RATE_LIMIT_ANONYMOUS" envDefault:"5:20"`
+
+	// MaxOpenOrders and MaxOpenUnits cap what one customer may have in open
+	// (not final) orders, in orders and in units; 0 is no cap.
+	MaxOpenOrders int `env:"MAX_OPEN_ORDERS" envDefault:"20"`
+	MaxOpenUnits  int `env:"MAX_OPEN_UNITS" envDefault:"1000"`
+
+	// The HTTP servers' (API and ops) limits; 0 takes the default (for the
+	// write timeout: REQUEST_TIMEOUT + 10s, so that a slow answer is not cut).
+	HTTPReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
+	HTTPReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"10s"`
+	HTTPWriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT"`
+	HTTPIdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"60s"`
+	HTTPMaxHeaderBytes    int           `env:"HTTP_MAX_HEADER_BYTES" envDefault:"16384"`
 }
+
+// MaxHTTPHeaderBytes is the most HTTP_MAX_HEADER_BYTES may be.
+const MaxHTTPHeaderBytes = 64 << 10
 
 // mongoDatabasePrefix keeps database names within what MongoDB accepts on every
 // platform (no '.', '/', '$', spaces...).
@@ -112,7 +156,66 @@ func (c Config) Validate() error {
 			break
 		}
 	}
+	if c.Auth != "" && c.Auth != "on" && c.Auth != "off" {
+		errs = append(errs, fmt.Errorf("AUTH must be on or off, not %q", c.Auth))
+	}
+	if c.JWTIssuer != "" && (c.JWTAudience == "" || c.JWTJWKSURL == "") {
+		errs = append(errs, errors.New("JWT_ISSUER needs JWT_AUDIENCE and JWT_JWKS_URL"))
+	}
+	if c.JWTIssuer != "" && (c.JWTRoleClaim == "" || c.JWTCustomerClaim == "") {
+		errs = append(errs, errors.New("JWT_ROLE_CLAIM and JWT_CUSTOMER_CLAIM must not be empty"))
+	}
+	if _, _, err := c.RateLimits(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxOpenOrders < 0 || c.MaxOpenUnits < 0 {
+		errs = append(errs, errors.New("MAX_OPEN_ORDERS and MAX_OPEN_UNITS must not be negative"))
+	}
+	if c.HTTPReadHeaderTimeout < 0 || c.HTTPReadTimeout < 0 || c.HTTPWriteTimeout < 0 || c.HTTPIdleTimeout < 0 {
+		errs = append(errs, errors.New("HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT and HTTP_IDLE_TIMEOUT must not be negative"))
+	}
+	if c.HTTPWriteTimeout > 0 && c.HTTPWriteTimeout <= c.RequestTimeout {
+		errs = append(errs, fmt.Errorf("HTTP_WRITE_TIMEOUT (%s) must be above REQUEST_TIMEOUT (%s), or answers to slow commands are cut", c.HTTPWriteTimeout, c.RequestTimeout))
+	}
+	if c.HTTPMaxHeaderBytes < 0 || c.HTTPMaxHeaderBytes > MaxHTTPHeaderBytes {
+		errs = append(errs, fmt.Errorf("HTTP_MAX_HEADER_BYTES must be from 1 to %d", MaxHTTPHeaderBytes))
+	}
 	return errors.Join(errs...)
+}
+
+// RateLimits returns the rate limits per role and for requests without valid credentials.
+func (c Config) RateLimits() (map[httpapi.Role]httpapi.Limit, httpapi.Limit, error) {
+	byRole := map[httpapi.Role]httpapi.Limit{}
+	var errs []error
+	for _, l := range []struct {
+		name, value string
+		role        httpapi.Role
+	}{
+		{"RATE_LIMIT_CUSTOMER", c.RateLimitCustomer, httpapi.RoleCustomer},
+		{"RATE_LIMIT_OPERATOR", c.RateLimitOperator, httpapi.RoleOperator},
+		{"RATE_LIMIT_COURIER", c.RateLimitCourier, httpapi.RoleCourier},
+	} {
+		lim, err := parseLimit(l.name, l.value)
+		errs = append(errs, err)
+		byRole[l.role] = lim
+	}
+	anonymous, err := parseLimit("RATE_LIMIT_ANONYMOUS", c.RateLimitAnonymous)
+	errs = append(errs, err)
+	return byRole, anonymous, errors.Join(errs...)
+}
+
+// parseLimit reads RATE:BURST; empty or "off" is no limit.
+func parseLimit(name, s string) (httpapi.Limit, error) {
+	if s == "" || s == "off" {
+		return httpapi.Limit{}, nil
+	}
+	r, b, ok := strings.Cut(s, ":")
+	rate, err1 := strconv.ParseFloat(r, 64)
+	burst, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || rate <= 0 || math.IsInf(rate, 0) || burst < 1 {
+		return httpapi.Limit{}, fmt.Errorf("%s must be RATE:BURST (a positive number of requests per second, a positive burst) or off, not %q", name, s)
+	}
+	return httpapi.Limit{Rate: rate, Burst: burst}, nil
 }
 
 // DemoCatalogue is the stock seeded at start (SEED_DEMO), so the first order works.

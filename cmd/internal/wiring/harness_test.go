@@ -45,6 +45,7 @@ type options struct {
 	middleware []message.HandlerMiddleware
 	retryMax   int
 	stores     *wiring.Stores // nil: in memory
+	config     []func(*wiring.Config)
 	// relay and sweeper: zero turns them off, as in Config.
 	relayInterval, relayAfter time.Duration
 	stuckAfter, sweepInterval time.Duration
@@ -55,6 +56,10 @@ type option func(*options)
 
 func autoCourier(dispatch, deliver time.Duration) option {
 	return func(o *options) { o.courier, o.dispatch, o.deliver = "auto", dispatch, deliver }
+}
+
+func withConfig(fn func(*wiring.Config)) option {
+	return func(o *options) { o.config = append(o.config, fn) }
 }
 
 func withMiddleware(m ...message.HandlerMiddleware) option {
@@ -95,6 +100,9 @@ func start(t testing.TB, opts ...option) *harness {
 		RetryMax: o.retryMax, RetryInitial: time.Millisecond, RetryMaxWait: 10 * time.Millisecond,
 		OutboxRelayInterval: o.relayInterval, OutboxRelayAfter: o.relayAfter,
 		SagaStuckAfter: o.stuckAfter, SagaSweepInterval: o.sweepInterval,
+	}
+	for _, fn := range o.config {
+		fn(&cfg)
 	}
 	require.NoError(t, cfg.Validate())
 
@@ -162,8 +170,17 @@ func (h *harness) do(method, path string, body any, headers ...string) (int, htt
 	}
 	req, err := http.NewRequest(method, h.url+path, r)
 	require.NoError(h.t, err)
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// Every request is the demo operator's unless the test says who it is
+	// (an empty Authorization sends none).
+	req.Header.Set("Authorization", "Bearer "+wiring.DemoOperatorKey)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+		if http.CanonicalHeaderKey(headers[i]) == "Authorization" && headers[i+1] == "" {
+			req.Header.Del("Authorization")
+		}
 	}
 	resp, err := h.client.Do(req)
 	require.NoError(h.t, err)

@@ -173,7 +173,7 @@ func TestMongo_OrderPlacedDeliveredTwiceReservesOnce(t *testing.T) {
 		st := mongoStores(t)
 		events := &eventLog{}
 		svc := inventory.NewService(st.Products, st.Reservations, events, nil)
-		_, err := svc.SetStock(t.Context(), "SKU-A", 10)
+		_, err := svc.SetStock(t.Context(), "SKU-A", 10, "test")
 		require.NoError(t, err)
 		other := inventory.Line{SKU: "SKU-A", Quantity: 2}
 		require.NoError(t, svc.ReserveStock(t.Context(), "order-other", []inventory.Line{other}, "corr-other"))
@@ -231,7 +231,7 @@ func TestMongo_ReleaseDeliveredTwiceReleasesOnce(t *testing.T) {
 		st := mongoStores(t)
 		events := &eventLog{}
 		svc := inventory.NewService(st.Products, st.Reservations, events, nil)
-		_, err := svc.SetStock(t.Context(), "SKU-A", 10)
+		_, err := svc.SetStock(t.Context(), "SKU-A", 10, "test")
 		require.NoError(t, err)
 		require.NoError(t, svc.ReserveStock(t.Context(), "order-kept", []inventory.Line{{SKU: "SKU-A", Quantity: 2}}, "corr"))
 		require.NoError(t, svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "SKU-A", Quantity: 3}}, "corr"))

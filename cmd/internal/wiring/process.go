@@ -15,6 +15,7 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/google/uuid"
 
+	"github.com/orderflow/orderflow/handlers/httpapi"
 	"github.com/orderflow/orderflow/infra/logging"
 	"github.com/orderflow/orderflow/infra/messaging"
 	"github.com/orderflow/orderflow/infra/ops"
@@ -99,6 +100,13 @@ func RunProcess(ctx context.Context, which []string) error {
 		return fmt.Errorf("running %s without the other services needs KAFKA_BROKERS: services talk only through messages", strings.Join(which, ", "))
 	}
 	logger = logger.With("process", strings.Join(which, "+"))
+	var auth httpapi.Authenticator
+	if slices.Contains(which, "gateway") {
+		// Before anything starts: a deployment without credentials does not start.
+		if auth, err = cfg.Authenticator(ctx, !pcfg.Kafka(), logger); err != nil {
+			return err
+		}
+	}
 
 	stores, opened, err := OpenStores(ctx, cfg)
 	if err != nil {
@@ -141,7 +149,7 @@ func RunProcess(ctx context.Context, which []string) error {
 		// Every gateway instance reads every reply and keeps those it waits for.
 		gatewayGroup = "gateway.replies." + pcfg.InstanceID
 	}
-	services, err := NewServices(ctx, Deps{Config: cfg, PubSub: ps, Logger: logger, Metrics: o.Registry, Stalls: stalls}, stores, which, gatewayGroup, o.Ready)
+	services, err := NewServices(ctx, Deps{Config: cfg, PubSub: ps, Logger: logger, Metrics: o.Registry, Stalls: stalls, Auth: auth}, stores, which, gatewayGroup, o.Ready)
 	if err != nil {
 		return err
 	}
@@ -162,7 +170,7 @@ func RunProcess(ctx context.Context, which []string) error {
 		if err != nil {
 			return fmt.Errorf("listen on OPS_ADDR %s: %w", pcfg.OpsAddr, err)
 		}
-		opsServer = &http.Server{Handler: o.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		opsServer = cfg.HTTPServer(pcfg.OpsAddr, o.Handler())
 		go func() { _ = opsServer.Serve(ln) }()
 		defer func() {
 			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -174,7 +182,7 @@ func RunProcess(ctx context.Context, which []string) error {
 
 	var apiServer *http.Server
 	if api != nil {
-		apiServer = &http.Server{Addr: cfg.HTTPAddr, Handler: api, ReadHeaderTimeout: 5 * time.Second}
+		apiServer = cfg.HTTPServer(cfg.HTTPAddr, api)
 	}
 	logger.Info("starting", append(append(append([]any{"services", which}, transport...), opened.Describe...), "courier", cfg.Courier)...)
 	if cfg.SeedDemo && slices.Contains(which, "inventory") {

@@ -41,6 +41,9 @@ type Deps struct {
 	// Stalls records the handlers of the process waiting out an infrastructure
 	// fault (nil: not recorded); the process is not ready while any is.
 	Stalls *messaging.Stalls
+	// Auth authenticates the gateway's requests (nil: built from Config as in
+	// the embedded mode, where no credentials configured means the demo keys).
+	Auth httpapi.Authenticator
 }
 
 // metrics returns where the services register their metrics.
@@ -108,6 +111,7 @@ func NewOrders(d Deps, repo orders.Repository, poisoned poison.Store) (*Service,
 		return nil, err
 	}
 	svc := orders.NewService(repo, events, d.Now)
+	svc.SetLimits(orders.Limits{MaxOpenOrders: d.Config.MaxOpenOrders, MaxOpenUnits: d.Config.MaxOpenUnits})
 	replies := messaging.ReplyPublisher{Publisher: d.PubSub.Publisher}
 	if err := register(p, ordershandlers.CommandHandlers(svc, replies), ordershandlers.EventGroups(svc)); err != nil {
 		return nil, fmt.Errorf("orders handlers: %w", err)
@@ -244,8 +248,22 @@ func NewGateway(d Deps, consumerGroup string, ready func(context.Context) error)
 		}
 		return nil
 	}
+	auth := d.Auth
+	if auth == nil {
+		if auth, err = d.Config.Authenticator(context.Background(), true, d.Logger); err != nil {
+			return nil, err
+		}
+	}
+	limits, anonymous, err := d.Config.RateLimits()
+	if err != nil {
+		return nil, err
+	}
 	s.Handler = httpapi.NewHandler(httpapi.Config{
-		Commands: messaging.Requester{Bus: bus, Hub: hub, Timeout: d.Config.RequestTimeout},
+		Auth:               auth,
+		RateLimits:         limits,
+		AnonymousRateLimit: anonymous,
+		Now:                d.Now,
+		Commands:           messaging.Requester{Bus: bus, Hub: hub, Timeout: d.Config.RequestTimeout},
 		Ready: func(ctx context.Context) error {
 			if !r.IsRunning() {
 				return fmt.Errorf("the gateway's router is not running")
