@@ -66,6 +66,11 @@ var chaosConfig = map[string]string{
 	"OUTBOX_RELAY_AFTER":     "200ms",
 	"SAGA_STUCK_AFTER":       "1s",
 	"SAGA_SWEEP_INTERVAL":    "200ms",
+	// The clients are an operator (the demo keys of the embedded mode), placing
+	// orders for 20 customers with more open orders each than a customer may
+	// have: the caps are business rules, not what this test is about.
+	"MAX_OPEN_ORDERS": "0",
+	"MAX_OPEN_UNITS":  "0",
 }
 
 // crash is one router crash: of service, once after orders were accepted.
@@ -568,6 +573,7 @@ func (c *chaosSystem) sendOnce(method, path string, body []byte, headers ...stri
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+wiring.DemoOperatorKey)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
