@@ -257,7 +257,7 @@ func TestServicesAsSeparateProcessesSurviveSIGKILL(t *testing.T) {
 
 			placed := placeOrders(t, gw, customer, sku, qty, n)
 			var atKill int
-			waitUntil(t, 30*time.Second, 5*time.Millisecond, tc.victim+" is handling the orders", func() (bool, string) {
+			waitUntil(t, 90*time.Second, 5*time.Millisecond, tc.victim+" is handling the orders", func() (bool, string) {
 				h, err := handled(victim, tc.handler)
 				atKill = h
 				return err == nil && h-handledBefore >= 10, fmt.Sprintf("handled %d, error %v", h-handledBefore, err)

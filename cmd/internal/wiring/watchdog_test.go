@@ -14,20 +14,22 @@ import (
 	"github.com/orderflow/orderflow/infra/ops"
 )
 
+// fakeStall reports a stall that began age before the watchdog asks (taken
+// when asked: a parallel subtest may start long after its table was built).
 type fakeStall struct {
-	since time.Time
-	ok    bool
+	age time.Duration
+	ok  bool
 }
 
 func (f fakeStall) Oldest() (string, time.Time, error, bool) {
-	return "orders.inventory_events", f.since, errors.New("publish: circuit breaker is open"), f.ok
+	return "orders.inventory_events", time.Now().Add(-f.age), errors.New("publish: circuit breaker is open"), f.ok
 }
 
 func TestWatchdog(t *testing.T) {
 	t.Parallel()
 	up := ops.Check{Name: "kafka", Check: func(context.Context) error { return nil }}
 	down := ops.Check{Name: "kafka", Check: func(context.Context) error { return errors.New("connection refused") }}
-	long := fakeStall{since: time.Now().Add(-time.Hour), ok: true}
+	long := fakeStall{age: time.Hour, ok: true}
 	for _, tc := range []struct {
 		name     string
 		stall    fakeStall
@@ -35,7 +37,7 @@ func TestWatchdog(t *testing.T) {
 		wantStop bool
 	}{
 		{name: "nothing stalls", stall: fakeStall{}, deps: []ops.Check{up}},
-		{name: "a short stall is waited out", stall: fakeStall{since: time.Now(), ok: true}, deps: []ops.Check{up}},
+		{name: "a short stall is waited out", stall: fakeStall{age: time.Second, ok: true}, deps: []ops.Check{up}},
 		{name: "a long stall while the broker is down is waited out", stall: long, deps: []ops.Check{up, down}},
 		{name: "a long stall while everything answers stops the process", stall: long, deps: []ops.Check{up}, wantStop: true},
 		{name: "with no dependency to ask, a long stall stops the process", stall: long, wantStop: true},
