@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/caarlos0/env/v11"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
@@ -51,9 +53,10 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 
 type composeFile struct {
 	Services map[string]struct {
-		Command     []string          `yaml:"command"`
-		Environment map[string]string `yaml:"environment"`
-		Healthcheck struct {
+		Command         []string          `yaml:"command"`
+		Environment     map[string]string `yaml:"environment"`
+		StopGracePeriod string            `yaml:"stop_grace_period"`
+		Healthcheck     struct {
 			Test []string `yaml:"test"`
 		} `yaml:"healthcheck"`
 		DependsOn map[string]struct {
@@ -85,6 +88,13 @@ func TestComposeFileMatchesTheServices(t *testing.T) {
 			assert.Contains(t, svc.Environment, required, "%s", name)
 		}
 		assert.DirExists(t, filepath.Join(repoRoot(t), "cmd", name))
+		// A stop that is not over when compose sends SIGKILL loses what was in flight.
+		grace, err := time.ParseDuration(svc.StopGracePeriod)
+		if assert.NoError(t, err, "%s: stop_grace_period", name) {
+			cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: svc.Environment})
+			require.NoError(t, err)
+			assert.Greater(t, grace, cfg.ShutdownTimeout, "%s: stop_grace_period beyond SHUTDOWN_TIMEOUT", name)
+		}
 	}
 	assert.Contains(t, c.Services["gateway"].Environment, "HTTP_ADDR")
 }
