@@ -13,12 +13,15 @@ func (s *Service) ReleaseStock(ctx context.Context, orderID, correlationID strin
 	if err := ValidateOrderID(orderID); err != nil {
 		return err
 	}
-	_, err := s.decide(ctx, orderID, func(r *Reservation) error {
+	r, err := s.decide(ctx, orderID, func(r *Reservation) error {
 		r.Release(s.now(), correlationID)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("release stock of order %s: %w", orderID, err)
 	}
-	return nil
+	// A repeated request (a redelivery, or the orders service's sweeper asking
+	// for an answer it never got) is answered with the latest decision, which
+	// may be another one (a commit of a released reservation answers StockReleased).
+	return s.announceLatest(ctx, r)
 }

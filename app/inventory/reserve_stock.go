@@ -96,12 +96,19 @@ func (s *Service) announceAgain(ctx context.Context, orderID string) error {
 	if err != nil {
 		return err
 	}
+	return s.announceLatest(ctx, r)
+}
+
+// announceLatest publishes the event of r's latest decision again, unless
+// deciding r has just published something (then that is the answer) or
+// nothing is decided.
+func (s *Service) announceLatest(ctx context.Context, r Reservation) error {
 	if len(r.Unpublished()) > 0 || len(r.History) == 0 {
 		return nil // just published by decide, or nothing decided to tell
 	}
 	latest := r.History[len(r.History)-1]
 	if err := s.events.Publish(messages.WithCorrelationID(ctx, latest.CorrelationID), eventFor(r, latest)); err != nil {
-		return fmt.Errorf("announce the reservation of order %s again: %w", orderID, err)
+		return fmt.Errorf("announce the reservation of order %s again: %w", r.OrderID, err)
 	}
 	return nil
 }

@@ -264,9 +264,14 @@ func TestReleaseStock_twiceReleasesOnce(t *testing.T) {
 	assert.Equal(t, map[string]int{"order-2": 2}, f.product(t, "A").Holds, "only the order's own holds go")
 	assert.Equal(t, 2, f.product(t, "A").Reserved)
 	f.assertNothingHeld(t, "B")
+	assert.Equal(t, inventory.Released, f.reservation(t, "order-1").Status)
+	assert.Len(t, f.reservation(t, "order-1").History, 2, "reserved, then released once")
+	// The repeated release is answered with the decision again, for an orders
+	// service that may be asking for an answer it never got (its sweeper).
 	released := ofType[messages.StockReleased](f.events.published())
-	assert.Equal(t, []messages.StockReleased{{OrderID: "order-1", OccurredAt: t0}}, released)
+	assert.Equal(t, []messages.StockReleased{{OrderID: "order-1", OccurredAt: t0}, {OrderID: "order-1", OccurredAt: t0}}, released)
 	assert.Equal(t, "corr-cancel", f.events.published()[2].CorrelationID)
+	assert.Equal(t, "corr-cancel", f.events.published()[3].CorrelationID)
 }
 
 func TestReleaseStock_beforeReserveWins(t *testing.T) {
@@ -338,13 +343,17 @@ func TestCommitStock(t *testing.T) {
 	assert.Equal(t, 5, a.Available())
 	assert.Equal(t, 0, b.OnHand)
 	assert.Equal(t, 0, b.Reserved)
+	// Committed once (the stock above); the repeated commit is answered with
+	// the decision again.
 	committed := ofType[messages.StockCommitted](f.events.published())
-	assert.Equal(t, []messages.StockCommitted{{OrderID: "order-1", OccurredAt: t0}}, committed, "committed once")
+	assert.Equal(t, []messages.StockCommitted{{OrderID: "order-1", OccurredAt: t0}, {OrderID: "order-1", OccurredAt: t0}}, committed)
 	assert.Equal(t, inventory.Committed, f.reservation(t, "order-1").Status)
+	assert.Len(t, f.reservation(t, "order-1").History, 2, "reserved, then committed once")
 
 	require.NoError(t, f.svc.ReleaseStock(t.Context(), "order-1", "corr-late"))
 	assert.Equal(t, 6, f.product(t, "A").OnHand, "a release after the commit gives nothing back")
 	assert.Empty(t, ofType[messages.StockReleased](f.events.published()))
+	assert.Len(t, ofType[messages.StockCommitted](f.events.published()), 3, "a late release is answered with the commit")
 }
 
 func TestCommitStock_withoutReservationDoesNothing(t *testing.T) {

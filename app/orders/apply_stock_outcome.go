@@ -32,10 +32,29 @@ func (s *Service) RejectOrder(ctx context.Context, orderID string, failures []me
 			return ErrNotFound
 		}
 		o.Reject(reason, s.now(), correlationID)
+		// Inventory holds nothing for a failed reservation: the order's stock
+		// is settled, whatever its status (a cancelled order too).
+		o.MarkStockSettled()
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reject order %s: %w", orderID, err)
+	}
+	return nil
+}
+
+// MarkStockSettled reacts to StockCommitted and StockReleased: inventory
+// holds nothing more for the order, so the sweeper stops waiting for it.
+func (s *Service) MarkStockSettled(ctx context.Context, orderID string) error {
+	_, err := s.update(ctx, orderID, func(o *Order) error {
+		if o.IsNew() {
+			return ErrNotFound
+		}
+		o.MarkStockSettled()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the settled stock of order %s: %w", orderID, err)
 	}
 	return nil
 }

@@ -70,14 +70,17 @@ type Order struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	// ShipmentScheduled records that delivery announced the order's shipment
-	// (ShipmentScheduled): a CONFIRMED order then waits for the courier, not
-	// for another service. It is no status and no history entry.
+	// (ShipmentScheduled). It is no status and no history entry.
 	ShipmentScheduled bool
+	// StockSettled records that inventory announced the end of the order's
+	// reservation (StockCommitted, StockReleased, or StockReservationFailed):
+	// a DELIVERED, CANCELLED or DELIVERY_FAILED order waits for it, so that no
+	// stock stays held for an order that is over. No status, no history entry.
+	StockSettled bool
 	// AwaitingSince is when the order began to wait for another service to
-	// move it on (PENDING: for the reservation's outcome; CONFIRMED with no
-	// shipment known: for the shipment), moved to the time of each nudge; zero
-	// when nothing is awaited. The saga sweeper re-sends what moves an order
-	// on once it has waited too long (NudgeStuck).
+	// move it on (see Awaiting), moved to the time of each nudge; zero when
+	// nothing is awaited. The saga sweeper re-sends what moves an order on
+	// once it has waited too long (NudgeStuck).
 	AwaitingSince time.Time
 	// Nudges counts the nudges since the order began its current wait.
 	Nudges int
@@ -192,26 +195,43 @@ func (o *Order) MarkDeliveryFailed(reason string, dispatchedAt, at time.Time, co
 	}
 }
 
-// MarkShipmentScheduled records that the order's shipment is scheduled: a
-// CONFIRMED order no longer waits for delivery. Repeating it changes nothing.
+// MarkShipmentScheduled records that the order's shipment is scheduled.
+// Repeating it changes nothing.
 func (o *Order) MarkShipmentScheduled() {
 	if o.ShipmentScheduled {
 		return
 	}
 	o.ShipmentScheduled = true
-	if o.Status == StatusConfirmed {
+	o.Revision++
+}
+
+// MarkStockSettled records that inventory has committed or released the
+// order's stock (or never held any). Repeating it changes nothing.
+func (o *Order) MarkStockSettled() {
+	if o.StockSettled {
+		return
+	}
+	o.StockSettled = true
+	if !o.Awaiting() {
 		o.AwaitingSince, o.Nudges = time.Time{}, 0
 	}
 	o.Revision++
 }
 
-// Awaiting reports whether the order waits for another service to move it on.
+// Awaiting reports whether the order waits for another service to move it on,
+// or to finish what its end asks of it:
+//   - PENDING: inventory's decision;
+//   - CONFIRMED and SHIPPED: delivery's next step (the shipment's scheduling,
+//     dispatch, delivery; with a manual courier this wait is the courier's);
+//   - DELIVERED, CANCELLED, DELIVERY_FAILED: inventory committing or releasing
+//     the stock, until it says so;
+//   - REJECTED: nothing (inventory decided it and holds nothing).
 func (o *Order) Awaiting() bool {
 	switch o.Status {
-	case StatusPending:
+	case StatusPending, StatusConfirmed, StatusShipped:
 		return true
-	case StatusConfirmed:
-		return !o.ShipmentScheduled
+	case StatusDelivered, StatusCancelled, StatusDeliveryFailed:
+		return !o.StockSettled
 	}
 	return false
 }
@@ -227,14 +247,24 @@ func (o *Order) Nudged(now time.Time) {
 	o.Revision++
 }
 
-// AwaitedChange returns the change that made the order wait (the last one, in
-// the status it is in) and false when the order waits for nothing.
+// AwaitedChange returns the change whose event, sent again, moves the order
+// on, and false when the order waits for nothing. It is the change of the
+// order's status, except for SHIPPED: its OrderConfirmed, which delivery
+// answers, for a shipment it has, with the shipment's latest step.
 func (o *Order) AwaitedChange() (Change, bool) {
-	if !o.Awaiting() || len(o.History) == 0 {
+	if !o.Awaiting() {
 		return Change{}, false
 	}
-	c := o.History[len(o.History)-1]
-	return c, c.Status == o.Status
+	want := o.Status
+	if want == StatusShipped {
+		want = StatusConfirmed
+	}
+	for i := len(o.History) - 1; i >= 0; i-- {
+		if o.History[i].Status == want {
+			return o.History[i], true
+		}
+	}
+	return Change{}, false
 }
 
 func (o *Order) record(status Status, at time.Time, reason, correlationID string) {

@@ -740,8 +740,8 @@ func TestMarkShipmentScheduled_recordsAFlagOnly(t *testing.T) {
 
 	o := f.stored(t, "order-1")
 	assert.True(t, o.ShipmentScheduled)
-	assert.False(t, o.Awaiting())
-	assert.True(t, o.AwaitingSince.IsZero())
+	assert.True(t, o.Awaiting(), "a CONFIRMED order still waits for its shipment's next step")
+	assert.Equal(t, before.AwaitingSince, o.AwaitingSince)
 	assert.Equal(t, orders.StatusConfirmed, o.Status)
 	assert.Equal(t, before.History, o.History, "no history entry")
 	assert.Equal(t, before.Revision+1, o.Revision, "recorded once")
@@ -752,44 +752,52 @@ func TestMarkShipmentScheduled_recordsAFlagOnly(t *testing.T) {
 func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 	t.Parallel()
 	const stuckAfter = 30 * time.Second
-	dispatchedAt := t0.Add(time.Hour)
+	// The courier's times are the clock's, so that every wait below begins at t0.
+	dispatchedAt := t0
+	confirmed := &published{Event: messages.OrderConfirmed{OrderID: "order-1", CustomerID: "cust-1", Items: orderPlaced.Items, OccurredAt: t0}, CorrelationID: "corr-reserve"}
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, f *fixture)
 		// want is the event sent again, nil for none.
 		want *published
 	}{
-		{"PENDING: OrderPlaced", func(*testing.T, *fixture) {}, &published{Event: orderPlaced, CorrelationID: "corr-place"}},
+		{"PENDING: OrderPlaced, for inventory's decision", func(*testing.T, *fixture) {}, &published{Event: orderPlaced, CorrelationID: "corr-place"}},
 		{"CONFIRMED with no shipment known: OrderConfirmed", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
-		}, &published{Event: messages.OrderConfirmed{OrderID: "order-1", CustomerID: "cust-1", Items: orderPlaced.Items, OccurredAt: t0}, CorrelationID: "corr-reserve"}},
-		{"CONFIRMED with its shipment scheduled: nothing", func(t *testing.T, f *fixture) {
+		}, confirmed},
+		{"CONFIRMED with its shipment scheduled: OrderConfirmed, for the shipment's next step", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
 			require.NoError(t, f.svc.MarkShipmentScheduled(t.Context(), "order-1"))
-		}, nil},
-		{"scheduled before confirmed (out of order): nothing", func(t *testing.T, f *fixture) {
-			require.NoError(t, f.svc.MarkShipmentScheduled(t.Context(), "order-1"))
-			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
-		}, nil},
-		{"REJECTED: nothing", func(t *testing.T, f *fixture) {
-			require.NoError(t, f.svc.RejectOrder(t.Context(), "order-1", nil, "corr-reserve"))
-		}, nil},
-		{"CANCELLED: nothing", func(t *testing.T, f *fixture) {
-			_, err := f.svc.CancelOrder(t.Context(), "order-1", "no", "corr-cancel")
-			require.NoError(t, err)
-		}, nil},
-		{"SHIPPED: nothing", func(t *testing.T, f *fixture) {
+		}, confirmed},
+		{"SHIPPED: OrderConfirmed, which delivery answers with the shipment's latest step", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
 			require.NoError(t, f.svc.MarkShipped(t.Context(), "order-1", dispatchedAt, "corr-ship"))
+		}, confirmed},
+		{"REJECTED: nothing (inventory decided it and holds nothing)", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.RejectOrder(t.Context(), "order-1", nil, "corr-reserve"))
 		}, nil},
-		{"DELIVERED: nothing", func(t *testing.T, f *fixture) {
+		{"CANCELLED, its stock not known to be released: OrderCancelled", func(t *testing.T, f *fixture) {
+			_, err := f.svc.CancelOrder(t.Context(), "order-1", "no", "corr-cancel")
+			require.NoError(t, err)
+		}, &published{Event: messages.OrderCancelled{OrderID: "order-1", Reason: "no", OccurredAt: t0}, CorrelationID: "corr-cancel"}},
+		{"CANCELLED, its stock released: nothing", func(t *testing.T, f *fixture) {
+			_, err := f.svc.CancelOrder(t.Context(), "order-1", "no", "corr-cancel")
+			require.NoError(t, err)
+			require.NoError(t, f.svc.MarkStockSettled(t.Context(), "order-1"))
+		}, nil},
+		{"DELIVERED, its stock not known to be committed: OrderDelivered", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
 			require.NoError(t, f.svc.MarkDelivered(t.Context(), "order-1", dispatchedAt, dispatchedAt, "corr-deliver"))
+		}, &published{Event: messages.OrderDelivered{OrderID: "order-1", OccurredAt: dispatchedAt}, CorrelationID: "corr-deliver"}},
+		{"DELIVERED, its stock committed: nothing", func(t *testing.T, f *fixture) {
+			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
+			require.NoError(t, f.svc.MarkDelivered(t.Context(), "order-1", dispatchedAt, dispatchedAt, "corr-deliver"))
+			require.NoError(t, f.svc.MarkStockSettled(t.Context(), "order-1"))
 		}, nil},
-		{"DELIVERY_FAILED: nothing", func(t *testing.T, f *fixture) {
+		{"DELIVERY_FAILED, its stock not known to be released: OrderDeliveryFailed", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
 			require.NoError(t, f.svc.MarkDeliveryFailed(t.Context(), "order-1", "lost", dispatchedAt, dispatchedAt, "corr-fail"))
-		}, nil},
+		}, &published{Event: messages.OrderDeliveryFailed{OrderID: "order-1", Reason: "lost", OccurredAt: dispatchedAt}, CorrelationID: "corr-fail"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

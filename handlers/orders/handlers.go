@@ -112,6 +112,18 @@ func EventGroups(svc *app.Service) []handlers.EventGroup {
 					}
 					return svc.RejectOrder(ctx, e.OrderID, e.Failures, messages.CorrelationID(ctx))
 				}),
+				cqrs.NewGroupEventHandler(func(ctx context.Context, e *messages.StockCommitted) error {
+					if e.OrderID == "" {
+						return fmt.Errorf("%w: StockCommitted without order_id", messages.ErrInvalid)
+					}
+					return svc.MarkStockSettled(ctx, e.OrderID)
+				}),
+				cqrs.NewGroupEventHandler(func(ctx context.Context, e *messages.StockReleased) error {
+					if e.OrderID == "" {
+						return fmt.Errorf("%w: StockReleased without order_id", messages.ErrInvalid)
+					}
+					return svc.MarkStockSettled(ctx, e.OrderID)
+				}),
 			},
 		},
 		{

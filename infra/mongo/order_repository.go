@@ -145,6 +145,7 @@ type orderDocument struct {
 	Revision   int64                 `bson:"revision"`
 
 	ShipmentScheduled bool       `bson:"shipment_scheduled,omitempty"`
+	StockSettled      bool       `bson:"stock_settled,omitempty"`
 	AwaitingSince     *time.Time `bson:"awaiting_since,omitempty"`
 	Nudges            int        `bson:"nudges,omitempty"`
 	UnpublishedSince  *time.Time `bson:"unpublished_since,omitempty"`
@@ -187,6 +188,7 @@ func toOrderDocument(o orders.Order) orderDocument {
 		Revision:   o.Revision,
 
 		ShipmentScheduled: o.ShipmentScheduled,
+		StockSettled:      o.StockSettled,
 		AwaitingSince:     optionalTime(o.AwaitingSince),
 		Nudges:            o.Nudges,
 		UnpublishedSince:  optionalTime(o.UnpublishedSince()),
@@ -217,6 +219,7 @@ func (d orderDocument) toDomain() orders.Order {
 		Revision:   d.Revision,
 
 		ShipmentScheduled: d.ShipmentScheduled,
+		StockSettled:      d.StockSettled,
 		AwaitingSince:     fromOptionalTime(d.AwaitingSince),
 		Nudges:            d.Nudges,
 	}

@@ -403,11 +403,23 @@ func Orders(t *testing.T, newRepo func(t *testing.T) orders.Repository) {
 			o.MarkShipmentScheduled()
 			return nil
 		})
-		place("cancelled", before.Add(-6*time.Hour), func(o *orders.Order) error {
-			return o.Cancel("by test", before.Add(-6*time.Hour), "corr-cancel")
+		place("cancelled", before.Add(-7*time.Hour), func(o *orders.Order) error {
+			// Awaits inventory's release of its stock.
+			return o.Cancel("by test", before.Add(-7*time.Hour), "corr-cancel")
+		})
+		place("settled", before.Add(-8*time.Hour), func(o *orders.Order) error {
+			if err := o.Cancel("by test", before.Add(-8*time.Hour), "corr-cancel"); err != nil {
+				return err
+			}
+			o.MarkStockSettled() // awaits nothing more
+			return nil
+		})
+		place("rejected", before.Add(-8*time.Hour), func(o *orders.Order) error {
+			o.Reject("no stock", before.Add(-8*time.Hour), "corr-reject")
+			return nil
 		})
 		place("a-ms-after", before.Add(time.Millisecond), nil)
-		want := []string{prefix + "pending", prefix + "confirmed", prefix + "nudged"}
+		want := []string{prefix + "cancelled", prefix + "scheduled", prefix + "pending", prefix + "confirmed", prefix + "nudged"}
 
 		got, err := repo.ListAwaiting(t.Context(), before, 100)
 		require.NoError(t, err)
@@ -419,7 +431,7 @@ func Orders(t *testing.T, newRepo func(t *testing.T) orders.Repository) {
 
 		got, err = repo.ListAwaiting(t.Context(), before.Add(-150*time.Minute), 100)
 		require.NoError(t, err)
-		assert.Equal(t, want[:1], orderIDs(withPrefix(got, prefix)))
+		assert.Equal(t, want[:3], orderIDs(withPrefix(got, prefix)))
 
 		// What the sweeper relies on reads back as written.
 		stored, err := repo.Get(t.Context(), prefix+"nudged")
@@ -431,6 +443,10 @@ func Orders(t *testing.T, newRepo func(t *testing.T) orders.Repository) {
 		require.NoError(t, err)
 		assert.Equal(t, normOrder(scheduled), normOrder(stored))
 		assert.True(t, stored.ShipmentScheduled)
+		assert.Equal(t, normTime(before.Add(-5*time.Hour)), normTime(stored.AwaitingSince), "it waits for its shipment's next step")
+		stored, err = repo.Get(t.Context(), prefix+"settled")
+		require.NoError(t, err)
+		assert.True(t, stored.StockSettled)
 		assert.True(t, stored.AwaitingSince.IsZero())
 	})
 }

@@ -213,6 +213,8 @@ func runChaos(t *testing.T, storeFaultN, publishFaultN int64, crashes []crash) {
 				what = string(o.Status)
 			case !allPublished(o.History):
 				what = string(o.Status) + " with an event unpublished"
+			case o.Awaiting():
+				what = string(o.Status) + " waiting for inventory to settle its stock"
 			case shErr == nil && len(sh.Unpublished()) > 0:
 				what = string(o.Status) + " with a shipment event unpublished"
 			}
