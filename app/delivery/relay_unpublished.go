@@ -2,9 +2,10 @@ package delivery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/orderflow/orderflow/app/outbox"
 )
 
 // RelayUnpublished publishes the events of shipment changes still unpublished
@@ -18,14 +19,7 @@ func (s *Service) RelayUnpublished(ctx context.Context, olderThan time.Duration,
 	if err != nil {
 		return 0, fmt.Errorf("list shipments with unpublished events: %w", err)
 	}
-	relayed := 0
-	var errs []error
-	for _, sh := range found {
-		if err := s.publishPending(ctx, sh); err != nil {
-			errs = append(errs, fmt.Errorf("relay: %w", err))
-			continue
-		}
-		relayed += len(sh.Unpublished())
-	}
-	return relayed, errors.Join(errs...)
+	return outbox.Relay(found, func(sh Shipment) (int, error) {
+		return len(sh.Unpublished()), s.publishPending(ctx, sh)
+	})
 }

@@ -2,9 +2,10 @@ package inventory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/orderflow/orderflow/app/outbox"
 )
 
 // RelayUnpublished finishes the reservations whose changes are still
@@ -19,15 +20,11 @@ func (s *Service) RelayUnpublished(ctx context.Context, olderThan time.Duration,
 	if err != nil {
 		return 0, fmt.Errorf("list reservations with unpublished events: %w", err)
 	}
-	relayed := 0
-	var errs []error
-	for _, r := range found {
+	return outbox.Relay(found, func(r Reservation) (int, error) {
 		cur, err := s.decide(ctx, r.OrderID, func(*Reservation) error { return nil })
 		if err != nil {
-			errs = append(errs, fmt.Errorf("relay reservation of order %s: %w", r.OrderID, err))
-			continue
+			return 0, fmt.Errorf("reservation of order %s: %w", r.OrderID, err)
 		}
-		relayed += len(cur.Unpublished())
-	}
-	return relayed, errors.Join(errs...)
+		return len(cur.Unpublished()), nil
+	})
 }

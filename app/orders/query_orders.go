@@ -2,18 +2,13 @@ package orders
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
-	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/app/paging"
 )
 
 // ErrBadCursor is returned for a cursor that this service did not hand out.
-var ErrBadCursor = errors.New("malformed cursor")
+var ErrBadCursor = paging.ErrBadCursor
 
 // GetOrder returns the order or ErrNotFound.
 func (s *Service) GetOrder(ctx context.Context, id string) (Order, error) {
@@ -36,13 +31,7 @@ type Page struct {
 
 // ListOrders returns a page of orders, newest first, with stable cursor pagination.
 func (s *Service) ListOrders(ctx context.Context, in ListOrders) (Page, error) {
-	limit := in.Limit
-	if limit <= 0 {
-		limit = messages.DefaultListLimit
-	}
-	if limit > messages.MaxListLimit {
-		limit = messages.MaxListLimit
-	}
+	limit := paging.Limit(in.Limit)
 	if in.Status != "" && !ValidStatus(in.Status) {
 		return Page{}, fmt.Errorf("%w: unknown status %q", ErrInvalidOrder, in.Status)
 	}
@@ -68,24 +57,13 @@ func (s *Service) ListOrders(ctx context.Context, in ListOrders) (Page, error) {
 }
 
 // EncodeCursor makes an opaque cursor out of a sort key.
-func EncodeCursor(c Cursor) string {
-	raw := strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + ":" + c.ID
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
+func EncodeCursor(c Cursor) string { return paging.Encode(c.CreatedAt, c.ID) }
 
 // DecodeCursor reads a cursor made by EncodeCursor.
 func DecodeCursor(s string) (Cursor, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	at, id, err := paging.Decode(s)
 	if err != nil {
-		return Cursor{}, ErrBadCursor
+		return Cursor{}, err
 	}
-	nanos, id, ok := strings.Cut(string(raw), ":")
-	if !ok || id == "" {
-		return Cursor{}, ErrBadCursor
-	}
-	n, err := strconv.ParseInt(nanos, 10, 64)
-	if err != nil {
-		return Cursor{}, ErrBadCursor
-	}
-	return Cursor{CreatedAt: time.Unix(0, n).UTC(), ID: id}, nil
+	return Cursor{CreatedAt: at, ID: id}, nil
 }

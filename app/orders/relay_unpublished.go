@@ -2,9 +2,10 @@ package orders
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/orderflow/orderflow/app/outbox"
 )
 
 // RelayUnpublished publishes the events of changes still unpublished olderThan
@@ -20,14 +21,7 @@ func (s *Service) RelayUnpublished(ctx context.Context, olderThan time.Duration,
 	if err != nil {
 		return 0, fmt.Errorf("list orders with unpublished events: %w", err)
 	}
-	relayed := 0
-	var errs []error
-	for _, o := range found {
-		if err := s.publishPending(ctx, o); err != nil {
-			errs = append(errs, fmt.Errorf("relay: %w", err))
-			continue
-		}
-		relayed += len(o.Unpublished())
-	}
-	return relayed, errors.Join(errs...)
+	return outbox.Relay(found, func(o Order) (int, error) {
+		return len(o.Unpublished()), s.publishPending(ctx, o)
+	})
 }

@@ -14,6 +14,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,4 +76,22 @@ func Publish[E any](ctx context.Context, pub Publisher, pending []E, correlation
 		}
 	}
 	return nil
+}
+
+// Relay finishes each aggregate found with events left unpublished (the
+// relay's round, see each service's RelayUnpublished): finish publishes what is
+// pending through the handlers' own path and says how many events. It goes on
+// past an aggregate that fails, and returns how many events it published.
+func Relay[A any](found []A, finish func(A) (int, error)) (int, error) {
+	relayed := 0
+	var errs []error
+	for _, a := range found {
+		n, err := finish(a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("relay: %w", err))
+			continue
+		}
+		relayed += n
+	}
+	return relayed, errors.Join(errs...)
 }

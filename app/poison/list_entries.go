@@ -2,18 +2,14 @@ package poison
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
+	"github.com/orderflow/orderflow/app/paging"
 	"github.com/orderflow/orderflow/messages"
 )
 
 // ErrBadCursor is returned for a cursor that this service did not hand out.
-var ErrBadCursor = errors.New("malformed cursor")
+var ErrBadCursor = paging.ErrBadCursor
 
 // ErrBadStatus is returned for a status filter that names no status.
 var ErrBadStatus = fmt.Errorf("%w: unknown poison queue status", messages.ErrInvalid)
@@ -38,11 +34,7 @@ type Page struct {
 
 // List returns a page of entries, newest first, with stable cursor pagination.
 func (s *Service) List(ctx context.Context, in List) (Page, error) {
-	limit := in.Limit
-	if limit <= 0 {
-		limit = messages.DefaultListLimit
-	}
-	limit = min(limit, messages.MaxListLimit)
+	limit := paging.Limit(in.Limit)
 	if in.Status != "" && !ValidStatus(in.Status) {
 		return Page{}, fmt.Errorf("%w %q", ErrBadStatus, in.Status)
 	}
@@ -68,24 +60,13 @@ func (s *Service) List(ctx context.Context, in List) (Page, error) {
 }
 
 // EncodeCursor makes an opaque cursor out of a sort key.
-func EncodeCursor(c Cursor) string {
-	raw := strconv.FormatInt(c.PoisonedAt.UnixNano(), 10) + ":" + c.ID
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
+func EncodeCursor(c Cursor) string { return paging.Encode(c.PoisonedAt, c.ID) }
 
 // DecodeCursor reads a cursor made by EncodeCursor.
 func DecodeCursor(s string) (Cursor, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	at, id, err := paging.Decode(s)
 	if err != nil {
-		return Cursor{}, ErrBadCursor
+		return Cursor{}, err
 	}
-	nanos, id, ok := strings.Cut(string(raw), ":")
-	if !ok || id == "" {
-		return Cursor{}, ErrBadCursor
-	}
-	n, err := strconv.ParseInt(nanos, 10, 64)
-	if err != nil {
-		return Cursor{}, ErrBadCursor
-	}
-	return Cursor{PoisonedAt: time.Unix(0, n).UTC(), ID: id}, nil
+	return Cursor{PoisonedAt: at, ID: id}, nil
 }

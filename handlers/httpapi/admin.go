@@ -3,9 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -119,16 +117,9 @@ func (a *api) listPoison(w http.ResponseWriter, r *http.Request) {
 	default:
 		errs = append(errs, fieldError{"status", "must be one of POISONED, REQUEUED, DISCARDED"})
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > messages.MaxListLimit {
-			errs = append(errs, fieldError{"limit", fmt.Sprintf("must be an integer from 1 to %d", messages.MaxListLimit)})
-		}
-		cmd.Limit = n
-	}
-	if len(cmd.Cursor) > 512 {
-		errs = append(errs, fieldError{"cursor", "is not a cursor this API handed out"})
-	}
+	var pageErrs []fieldError
+	cmd.Limit, pageErrs = pageParams(q, cmd.Cursor)
+	errs = append(errs, pageErrs...)
 	if len(errs) > 0 {
 		badRequest(w, r, errs...)
 		return

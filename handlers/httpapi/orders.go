@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -269,16 +270,9 @@ func (a *api) listOrders(w http.ResponseWriter, r *http.Request) {
 	if cmd.Status != "" && !validOrderStatus(cmd.Status) {
 		errs = append(errs, fieldError{"status", "must be one of PENDING, CONFIRMED, REJECTED, CANCELLED, SHIPPED, DELIVERED, DELIVERY_FAILED"})
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > messages.MaxListLimit {
-			errs = append(errs, fieldError{"limit", fmt.Sprintf("must be an integer from 1 to %d", messages.MaxListLimit)})
-		}
-		cmd.Limit = n
-	}
-	if len(cmd.Cursor) > 512 {
-		errs = append(errs, fieldError{"cursor", "is not a cursor this API handed out"})
-	}
+	var pageErrs []fieldError
+	cmd.Limit, pageErrs = pageParams(q, cmd.Cursor)
+	errs = append(errs, pageErrs...)
 	if len(errs) > 0 {
 		badRequest(w, r, errs...)
 		return
@@ -302,6 +296,25 @@ func (a *api) listOrders(w http.ResponseWriter, r *http.Request) {
 		out.Orders[i] = toOrderResponse(o)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// pageParams reads a list's limit (messages.DefaultListLimit when absent) and
+// checks its cursor's length; the owning service tells a cursor it did not
+// hand out.
+func pageParams(q url.Values, cursor string) (int, []fieldError) {
+	limit := messages.DefaultListLimit
+	var errs []fieldError
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > messages.MaxListLimit {
+			errs = append(errs, fieldError{"limit", fmt.Sprintf("must be an integer from 1 to %d", messages.MaxListLimit)})
+		}
+		limit = n
+	}
+	if len(cursor) > 512 {
+		errs = append(errs, fieldError{"cursor", "is not a cursor this API handed out"})
+	}
+	return limit, errs
 }
 
 func validOrderStatus(s string) bool {
