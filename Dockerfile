@@ -13,6 +13,9 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/gateway ./c
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/ /app/
 USER nonroot:nonroot
+# Outside a container the defaults listen on loopback only; here the ports are
+# published, so listen on every interface of the container.
+ENV HTTP_ADDR=:8080 OPS_ADDR=:9100
 EXPOSE 8080 9100
 # Health checks call the binary itself (there is no curl): `/app/<service> healthcheck`.
 ENTRYPOINT ["/app/orderflow"]

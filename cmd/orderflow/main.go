@@ -69,7 +69,8 @@ func supervise(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := wiring.LoadProcessConfig(); err != nil {
+	pcfg, err := wiring.LoadProcessConfig()
+	if err != nil {
 		return err
 	}
 	logger, err := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
@@ -80,10 +81,7 @@ func supervise(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opsAddr := os.Getenv("OPS_ADDR")
-	if opsAddr == "" {
-		opsAddr = ":9100"
-	}
+	opsAddr := pcfg.OpsAddr
 	host, portText, err := net.SplitHostPort(opsAddr)
 	if err != nil {
 		return fmt.Errorf("OPS_ADDR %q: %w", opsAddr, err)

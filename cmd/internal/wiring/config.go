@@ -20,8 +20,9 @@ import (
 // Config is the whole configuration, read from the environment. The README's
 // configuration table lists every variable; keep the two in step.
 type Config struct {
-	// HTTPAddr is where the gateway serves its API.
-	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
+	// HTTPAddr is where the gateway serves its API. The default listens on
+	// loopback only, so a first run is not open to the network; containers set :8080.
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
 	// LogLevel is debug, info, warn or error; LogFormat is json or text.
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"text"`

@@ -36,8 +36,9 @@ type ProcessConfig struct {
 	KafkaReplicationFactor int16  `env:"KAFKA_REPLICATION_FACTOR" envDefault:"1"`
 	// KafkaTopicPrefix goes before every topic and consumer group name.
 	KafkaTopicPrefix string `env:"KAFKA_TOPIC_PREFIX"`
-	// OpsAddr serves /healthz, /readyz and /metrics; empty turns it off.
-	OpsAddr string `env:"OPS_ADDR" envDefault:":9100"`
+	// OpsAddr serves /healthz, /readyz and /metrics; empty turns it off. The
+	// default listens on loopback only; containers set :9100.
+	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9100"`
 	// InstanceID names this process (the gateway's reply consumer group); default host-pid-random.
 	InstanceID string `env:"INSTANCE_ID"`
 	// StallExitAfter is how long a handler may fail on an infrastructure fault
