@@ -80,7 +80,10 @@ func (s *supervisor) keep(ctx context.Context, c childSpec) error {
 	var wait time.Duration
 	for restarts := 0; ; restarts++ {
 		started := s.clock.Now()
-		cmd := exec.Command(c.path, c.args...)
+		// The children are this binary's own service processes, from its own
+		// configuration; the context is not passed so that a stop signals them
+		// (SIGTERM, then SIGKILL) rather than killing them at once.
+		cmd := exec.Command(c.path, c.args...) //nolint:gosec,noctx // see above
 		cmd.Env = c.env
 		cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
 		pid := 0
@@ -131,7 +134,7 @@ func (s *supervisor) stop(c childSpec, cmd *exec.Cmd, done <-chan error) error {
 		return nil
 	case <-s.clock.After(s.stopTimeout):
 		_ = cmd.Process.Kill()
-		<-done
+		<-done //nolint:errcheck // killed: its exit error says only that, the error below says why
 		return fmt.Errorf("%s did not stop within %s and was killed", c.name, s.stopTimeout)
 	}
 }
@@ -155,7 +158,7 @@ func exitStatus(err error) string {
 	case err == nil:
 		return "exit status 0"
 	case errors.As(err, &ee):
-		return ee.ProcessState.String()
+		return ee.String()
 	default:
 		return err.Error()
 	}

@@ -57,7 +57,9 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
 				if p := recover(); p != nil {
-					if p == http.ErrAbortHandler {
+					// p is a recovered panic value, not a returned error; net/http
+					// itself compares it with ErrAbortHandler by identity.
+					if p == http.ErrAbortHandler { //nolint:errorlint // see above
 						panic(p)
 					}
 					logger.ErrorContext(r.Context(), "panic in HTTP handler", "panic", p, "stack", string(debug.Stack()))

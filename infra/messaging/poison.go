@@ -50,7 +50,7 @@ func PoisonQueue(pub message.Publisher, topic, service string, shouldPoison func
 			poisoned.Metadata.Set(messages.MetadataPoisonUUID, msg.UUID)
 			poisoned.Metadata.Set(messages.MetadataPoisonClass, faults.Classify(err).String())
 			if perr := pub.Publish(topic, poisoned); perr != nil {
-				return out, fmt.Errorf("send to poison topic %s: %w (handler error: %v)", topic, perr, err)
+				return out, fmt.Errorf("send to poison topic %s: %w (handler error: %v)", topic, perr, err) //nolint:errorlint // the publish error decides retrying; wrapping the handler error too would change what errors.Is/As match
 			}
 			return nil, nil
 		}

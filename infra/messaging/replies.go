@@ -167,7 +167,7 @@ func (r Requester) Request(ctx context.Context, cmd, result any) error {
 	defer cancel()
 	replies, stop, err := requestreply.SendWithReplies[json.RawMessage](ctx, r.Bus, r.Hub, cmd)
 	if err != nil {
-		return fmt.Errorf("%w: %T: %v", messages.ErrNotSent, cmd, err)
+		return fmt.Errorf("%w: %T: %v", messages.ErrNotSent, cmd, err) //nolint:errorlint // callers match the sentinel only; wrapping the cause would change what errors.Is/As match
 	}
 	defer stop()
 	var reply requestreply.Reply[json.RawMessage]
@@ -177,7 +177,7 @@ func (r Requester) Request(ctx context.Context, cmd, result any) error {
 	case reply = <-replies:
 	}
 	if reply.Error != nil {
-		return fmt.Errorf("%w: %T: %v", messages.ErrNoReply, cmd, reply.Error)
+		return fmt.Errorf("%w: %T: %v", messages.ErrNoReply, cmd, reply.Error) //nolint:errorlint // callers match the sentinel only; wrapping the remote error would change what errors.Is/As match
 	}
 	if err := json.Unmarshal(reply.HandlerResult, result); err != nil {
 		return fmt.Errorf("decode reply to %T: %w", cmd, err)

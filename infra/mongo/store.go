@@ -194,7 +194,7 @@ func fault(err error) error {
 // the more attempts were lost, so that writers that collided spread out.
 func pause(ctx context.Context, attempt int) error {
 	ceiling := min(time.Duration(1<<min(attempt, 10))*50*time.Microsecond, maxPause)
-	t := time.NewTimer(rand.N(ceiling) + time.Microsecond)
+	t := time.NewTimer(rand.N(ceiling) + time.Microsecond) //nolint:gosec // spreading writers needs no unpredictability
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

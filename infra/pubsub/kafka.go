@@ -173,7 +173,7 @@ func EnsureTopics(ctx context.Context, cfg KafkaConfig, topics []string) error {
 	if err != nil {
 		return fmt.Errorf("kafka client on %v: %w", cfg.Brokers, err)
 	}
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	admin, err := sarama.NewClusterAdminFromClient(client)
 	if err != nil {
 		return fmt.Errorf("kafka admin on %v: %w", cfg.Brokers, err)
@@ -192,7 +192,7 @@ func EnsureTopics(ctx context.Context, cfg KafkaConfig, topics []string) error {
 		err := admin.CreateTopic(t, &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor}, false)
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			var topicErr *sarama.TopicError
-			if !(errors.As(err, &topicErr) && topicErr.Err == sarama.ErrTopicAlreadyExists) {
+			if !errors.As(err, &topicErr) || !errors.Is(topicErr.Err, sarama.ErrTopicAlreadyExists) {
 				return fmt.Errorf("create kafka topic %s: %w", t, err)
 			}
 		}
@@ -250,7 +250,7 @@ func Ping(ctx context.Context, cfg KafkaConfig) error {
 			done <- err
 			return
 		}
-		defer client.Close()
+		defer func() { _ = client.Close() }()
 		if len(client.Brokers()) == 0 {
 			done <- errors.New("no brokers known")
 			return

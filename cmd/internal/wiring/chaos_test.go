@@ -191,7 +191,7 @@ func runChaos(t *testing.T, storeFaultN, publishFaultN int64, crashes []crash) {
 	}
 	settleStart := time.Now()
 	var stuck []string
-	stuckBy := map[string]int{}
+	var stuckBy map[string]int
 	deadline := time.Now().Add(settleWithin)
 	best, bestAt := orderCount+1, time.Now()
 	for {

@@ -135,7 +135,7 @@ func RunProcess(ctx context.Context, which []string) error {
 	} else {
 		ps = pubsub.NewGoChannel(logging.Watermill(logger))
 	}
-	defer ps.Close()
+	defer func() { _ = ps.Close() }()
 	if opened.Ping != nil {
 		deps = append(deps, ops.Check{Name: "mongodb", Check: opened.Ping})
 	}
@@ -167,7 +167,9 @@ func RunProcess(ctx context.Context, which []string) error {
 
 	var opsServer *http.Server
 	if pcfg.OpsAddr != "" {
-		ln, err := net.Listen("tcp", pcfg.OpsAddr)
+		// A plain net.Listen: a context here would only make a shutdown that has
+		// already begun fail the start instead of ending it cleanly.
+		ln, err := net.Listen("tcp", pcfg.OpsAddr) //nolint:noctx // see above
 		if err != nil {
 			return fmt.Errorf("listen on OPS_ADDR %s: %w", pcfg.OpsAddr, err)
 		}
@@ -247,7 +249,7 @@ func Healthcheck(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("not ready: %s", resp.Status)
 	}

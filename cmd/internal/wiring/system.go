@@ -88,7 +88,9 @@ func Run(ctx context.Context, services []*Service, logger *slog.Logger, opts Run
 		}
 	}
 	if opts.HTTPServer != nil {
-		ln, err := net.Listen("tcp", opts.HTTPServer.Addr)
+		// A plain net.Listen: a context here would only make a shutdown that has
+		// already begun fail the start instead of ending it cleanly.
+		ln, err := net.Listen("tcp", opts.HTTPServer.Addr) //nolint:noctx // see above
 		if err != nil {
 			closeRouters()
 			return errors.Join(fmt.Errorf("listen on %s: %w", opts.HTTPServer.Addr, err), g.Wait())
