@@ -130,6 +130,9 @@ func finalState(t *testing.T, h *harness) map[string]any {
 	h.setStock("SKU-A", 10)
 	h.setStock("SKU-B", 2)
 	delivered := h.placeOrder("c-1", []messages.Item{item("SKU-A", 2), item("SKU-B", 1)}, "Idempotency-Key", "delivered")
+	// The rejection's reason names the stock available when it was decided:
+	// the first order must hold its SKU-B by then, in both runs.
+	h.waitStatus(delivered, messages.OrderStatusConfirmed)
 	rejected := h.placeOrder("c-1", []messages.Item{item("SKU-B", 5)}, "Idempotency-Key", "rejected")
 	cancelled := h.placeOrder("c-2", []messages.Item{item("SKU-A", 1)}, "Idempotency-Key", "cancelled")
 	failed := h.placeOrder("c-2", []messages.Item{item("SKU-A", 3)}, "Idempotency-Key", "failed")
