@@ -56,7 +56,7 @@ func (r *PoisonStore) Save(ctx context.Context, e poison.Entry) error {
 	e.Revision = max(e.Revision, 1)
 	_, err := r.s.coll.InsertOne(ctx, toPoisonDocument(e))
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
-		return fmt.Errorf("insert %s %s: %w", PoisonCollection, e.ID, err)
+		return fmt.Errorf("insert %s %s: %w", PoisonCollection, e.ID, fault(err))
 	}
 	return nil
 }
