@@ -30,6 +30,7 @@ func NewOrderRepository(db *mongo.Database) *OrderRepository {
 		toDoc:    toOrderDocument,
 		toDomain: orderDocument.toDomain,
 		revision: func(o *orders.Order) int64 { return o.Revision },
+		guess:    newRecentDocs[orderDocument](),
 	}}
 }
 

@@ -30,6 +30,7 @@ func NewReservationRepository(db *mongo.Database) *ReservationRepository {
 		toDoc:    toReservationDocument,
 		toDomain: reservationDocument.toDomain,
 		revision: func(r *inventory.Reservation) int64 { return r.Revision },
+		guess:    newRecentDocs[reservationDocument](),
 	}}
 }
 

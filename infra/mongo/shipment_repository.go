@@ -30,6 +30,7 @@ func NewShipmentRepository(db *mongo.Database) *ShipmentRepository {
 		toDoc:    toShipmentDocument,
 		toDomain: shipmentDocument.toDomain,
 		revision: func(s *delivery.Shipment) int64 { return s.Revision },
+		guess:    newRecentDocs[shipmentDocument](),
 	}}
 }
 
