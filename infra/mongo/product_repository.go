@@ -39,6 +39,13 @@ func NewProductRepository(db *mongo.Database) *ProductRepository {
 // EnsureIndexes creates nothing: the SKU is the _id, unique by construction, and
 // List sorts by it, so the _id index serves every query of this collection. It
 // exists so that the wiring treats every repository alike.
+//
+//	query (filter; sort)                                              index
+//	Get, Update's read, the reads of Hold/settle: {_id} (projected)   _id_
+//	Update's write: {_id, revision} replace; insert                   _id_
+//	Hold: {_id, "holds.<order>" $exists false, available $gte} update _id_ (one document)
+//	Release, Commit: {_id, "holds.<order>": qty} update               _id_
+//	List (GET /inventory): {}; _id asc                                _id_
 func (r *ProductRepository) EnsureIndexes(context.Context) error { return nil }
 
 // Get implements inventory.Products.

@@ -36,6 +36,10 @@ func NewReservationRepository(db *mongo.Database) *ReservationRepository {
 
 // EnsureIndexes creates the index ListUnpublished needs; it is idempotent.
 // Otherwise a reservation is only ever read by its order id, the _id.
+//
+//	query (filter; sort)                                           index
+//	Get, Update's read: {_id}; write: {_id, revision}; insert      _id_
+//	ListUnpublished (relay): {unpublished_since $lte}; asc, limit  unpublished (sparse)
 func (r *ReservationRepository) EnsureIndexes(ctx context.Context) error {
 	return createIndexes(ctx, r.s.coll, unpublishedIndex)
 }
