@@ -57,13 +57,13 @@ func TestMongoIndexes(t *testing.T) {
 	want := map[string]map[string]map[string]string{
 		dbs.Orders: {
 			mongostore.OrdersCollection: {
-				"_id_":                        "_id 1",
-				"newest_first":                newestFirst,
-				"customer_newest_first":       "customer_id 1, " + newestFirst,
-				"status_newest_first":         "status 1, " + newestFirst,
+				"_id_":                         "_id 1",
+				"newest_first":                 newestFirst,
+				"customer_newest_first":        "customer_id 1, " + newestFirst,
+				"status_newest_first":          "status 1, " + newestFirst,
 				"customer_status_newest_first": "customer_id 1, status 1, " + newestFirst,
-				"unpublished":                 "unpublished_since 1",
-				"awaiting":                    "awaiting_since 1",
+				"unpublished":                  "unpublished_since 1",
+				"awaiting":                     "awaiting_since 1",
 			},
 			mongostore.PoisonCollection: poison,
 		},
