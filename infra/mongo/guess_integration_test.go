@@ -11,8 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
+	"github.com/orderflow/orderflow/messages"
 )
 
 // An Update writes first on a guess of what is stored (what this repository
@@ -116,4 +118,44 @@ func TestUpdateWritesOnAGuessOnlyWhenTheGuessIsWhatIsStored(t *testing.T) {
 	require.NoError(t, err, "the stored order is settled: no error")
 	assert.Equal(t, []bool{false, true}, settled)
 	assert.Equal(t, map[string]int64{"find": 1}, cmds)
+}
+
+// Settling a hold this repository placed needs no read of it: the update is
+// conditioned on the quantity it held. Settled elsewhere meanwhile, the update
+// matches nothing and the read finds no hold: no change, counted once.
+func TestSettleKnowsTheHoldsItPlaced(t *testing.T) {
+	t.Parallel()
+	db := freshDatabase(t)
+	counter := mongostore.NewCommandCounter()
+	counted, err := mongostore.Connect(t.Context(), os.Getenv("MONGODB_URI"), counter.Monitor())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = counted.Disconnect(t.Context()) })
+	mine := mongostore.NewProductRepository(counted.Database(db.Name()))
+	theirs := mongostore.NewProductRepository(db)
+	ctx := t.Context()
+	now := time.Now()
+	_, err = theirs.Update(ctx, "SKU-1", func(p *inventory.Product) error { return p.SetOnHand(10, now) })
+	require.NoError(t, err)
+	commands := func(do func() error) map[string]int64 {
+		before := counter.Snapshot()
+		require.NoError(t, do())
+		got := map[string]int64{}
+		for k, n := range counter.Since(before) {
+			got[k.Command] += n
+		}
+		return got
+	}
+
+	assert.Equal(t, map[string]int64{"update": 1}, commands(func() error { return mine.Hold(ctx, "SKU-1", "order-1", 3, now) }))
+	assert.Equal(t, map[string]int64{"update": 1}, commands(func() error { return mine.Commit(ctx, "SKU-1", "order-1", now) }), "a known hold: no read")
+
+	require.NoError(t, mine.Hold(ctx, "SKU-1", "order-2", 2, now))
+	require.NoError(t, theirs.Release(ctx, "SKU-1", "order-2", now))
+	assert.Equal(t, map[string]int64{"update": 1, "find": 1}, commands(func() error { return mine.Commit(ctx, "SKU-1", "order-2", now) }),
+		"settled elsewhere: the update misses, the read finds no hold")
+
+	p, err := theirs.Get(ctx, "SKU-1")
+	require.NoError(t, err)
+	assert.Equal(t, messages.StockLevel{SKU: "SKU-1", OnHand: 7, Reserved: 0, Available: 7}, p.Level(), "committed 3 once, released 2, committed nothing more")
+	assert.Empty(t, p.Holds)
 }

@@ -20,6 +20,9 @@ const ProductsCollection = "products"
 // ProductRepository keeps the stock of each SKU in MongoDB, one document per SKU.
 type ProductRepository struct {
 	s store[inventory.Product, productDocument]
+	// held remembers the quantity of the holds this repository placed, by
+	// heldKey, so that settling one needs no read of it first (see settle).
+	held *recentDocs[int]
 }
 
 var _ inventory.Products = (*ProductRepository)(nil)
@@ -33,8 +36,11 @@ func NewProductRepository(db *mongo.Database) *ProductRepository {
 		toDoc:    toProductDocument,
 		toDomain: productDocument.toDomain,
 		revision: func(p *inventory.Product) int64 { return p.Revision },
-	}}
+	}, held: newRecentDocs[int]()}
 }
+
+// heldKey names the hold of an order on a SKU in ProductRepository.held.
+func heldKey(sku, orderID string) string { return sku + "\x00" + orderID }
 
 // EnsureIndexes creates nothing: the SKU is the _id, unique by construction, and
 // List sorts by it, so the _id index serves every query of this collection. It
@@ -105,6 +111,7 @@ func (r *ProductRepository) Hold(ctx context.Context, sku, orderID string, qty i
 			return fmt.Errorf("hold %s for order %s: %w", sku, orderID, fault(err))
 		}
 		if res.MatchedCount == 1 {
+			r.held.remember(heldKey(sku, orderID), qty, 1)
 			return nil
 		}
 		var d holdView
@@ -116,7 +123,8 @@ func (r *ProductRepository) Hold(ctx context.Context, sku, orderID string, qty i
 		if err != nil {
 			return fmt.Errorf("read %s after a refused hold: %w", sku, fault(err))
 		}
-		if _, held := d.Holds[orderID]; held {
+		if held, ok := d.Holds[orderID]; ok {
+			r.held.remember(heldKey(sku, orderID), held, 1)
 			return nil
 		}
 		if d.Available == nil {
@@ -152,11 +160,35 @@ func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now
 // which matches only if the hold is still the one read, so the counts move by
 // what it held, once. No match means a concurrent settle removed it (or, at
 // worst, it was removed and held anew): read again.
+//
+// When this repository placed the hold, it knows the quantity and tries the
+// update with it first: a match proves the hold was that quantity, as the
+// read would have, and saves the read; no match goes on as above.
 func (r *ProductRepository) settle(ctx context.Context, op, sku, orderID string, now time.Time, inc func(qty int) bson.D) error {
 	if err := inventory.ValidateOrderID(orderID); err != nil {
 		return err
 	}
 	field := holdField(orderID)
+	update := func(qty int) (bool, error) {
+		res, err := r.s.coll.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: sku}, {Key: field, Value: qty}},
+			bson.D{
+				{Key: "$inc", Value: inc(qty)},
+				{Key: "$unset", Value: bson.D{{Key: field, Value: ""}}},
+				{Key: "$set", Value: bson.D{{Key: updatedAtField, Value: storedTime(now)}}},
+			})
+		if err != nil {
+			return false, fmt.Errorf("%s %s of order %s: %w", op, sku, orderID, fault(err))
+		}
+		return res.MatchedCount == 1, nil
+	}
+	key := heldKey(sku, orderID)
+	if qty, ok := r.held.recall(key); ok {
+		r.held.forget(key)
+		if done, err := update(qty); err != nil || done {
+			return err
+		}
+	}
 	for attempt := range maxAttempts {
 		if attempt > 0 {
 			if err := pause(ctx, attempt); err != nil {
@@ -176,18 +208,8 @@ func (r *ProductRepository) settle(ctx context.Context, op, sku, orderID string,
 		if !held {
 			return nil
 		}
-		res, err := r.s.coll.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: sku}, {Key: field, Value: qty}},
-			bson.D{
-				{Key: "$inc", Value: inc(qty)},
-				{Key: "$unset", Value: bson.D{{Key: field, Value: ""}}},
-				{Key: "$set", Value: bson.D{{Key: updatedAtField, Value: storedTime(now)}}},
-			})
-		if err != nil {
-			return fmt.Errorf("%s %s of order %s: %w", op, sku, orderID, fault(err))
-		}
-		if res.MatchedCount == 1 {
-			return nil
+		if done, err := update(qty); err != nil || done {
+			return err
 		}
 	}
 	return fmt.Errorf("%s %s of order %s: %w (%d attempts)", op, sku, orderID, ErrContention, maxAttempts)
