@@ -22,15 +22,16 @@ if ! diff=$(go mod tidy -diff 2>&1); then
   fail=1
 fi
 
-tools=$(go mod edit -json | jq -r '(.Tool // [])[].Path')
+# go.mod as `go mod tidy` writes it: `tool PATH` lines or a `tool (...)` block, `PATH VERSION // indirect`.
+tools=$(awk '$1 == "tool" && $2 != "(" {print $2} /^tool \(/ {b=1; next} b && /^\)/ {b=0} b {print $1}' go.mod)
 if [ "$tools" != "$module/tools/task" ]; then
   echo "go.mod's tools must be exactly $module/tools/task (build tools live in modules under tools/), found:"
   echo "${tools:-(none)}"
   fail=1
 fi
 
-mapfile -t indirect < <(go mod edit -json | jq -r '(.Require // [])[] | select(.Indirect) | .Path')
-direct=$(go mod edit -json | jq -r '[(.Require // [])[] | select(.Indirect | not)] | length')
+mapfile -t indirect < <(awk '/\/\/ indirect$/ {print ($1 == "require" ? $2 : $1)}' go.mod)
+direct=$(awk '/^require \(/ {b=1; next} b && /^\)/ {b=0} (b || $1 == "require") && !/\/\/ indirect$/ && !/\($/ {n++} END {print n+0}' go.mod)
 bad=()
 if [ "${#indirect[@]}" -gt 0 ]; then
   # One call for all: sections of "# module" then the chain of packages, blank-line separated.
