@@ -182,7 +182,12 @@ func (r *report) add(e event) {
 		case "output":
 			out := strings.TrimRight(e.Output, "\n")
 			if strings.HasPrefix(out, "coverage: ") {
-				p.coverage = strings.TrimPrefix(out, "coverage: ")
+				// With -coverpkg the line names every package covered (and test2json may split it).
+				cov, _, many := strings.Cut(strings.TrimPrefix(out, "coverage: "), " of statements in ")
+				if many {
+					cov += " of the -coverpkg statements"
+				}
+				p.coverage = cov
 			}
 			if strings.Contains(out, "[no test files]") {
 				p.noTests = true

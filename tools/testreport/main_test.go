@@ -112,6 +112,17 @@ func TestReportOfBrokenRuns(t *testing.T) {
 			contains: []string{"--- DID NOT FINISH: TestHangs (example.com/p)", "waiting for the broker", "unit: 1 passed, 1 failed, 0 skipped"},
 		},
 		{
+			name: "coverage of -coverpkg packages is shown as its figure only",
+			log: `{"Action":"run","Package":"example.com/p","Test":"TestOK"}
+{"Action":"pass","Package":"example.com/p","Test":"TestOK"}
+{"Action":"output","Package":"example.com/p","Output":"coverage: 6.4% of statements in example.com/p, example.com/q, exam"}
+{"Action":"output","Package":"example.com/p","Output":"ple.com/r\n"}
+{"Action":"pass","Package":"example.com/p","Elapsed":1}
+`,
+			args:     []string{"-status", "1"},
+			contains: []string{"ok  \texample.com/p\t1.00s\tcoverage: 6.4% of the -coverpkg statements\n"},
+		},
+		{
 			name: "a package that fails outside its tests",
 			log: `{"Action":"run","Package":"example.com/p","Test":"TestOK"}
 {"Action":"pass","Package":"example.com/p","Test":"TestOK"}
