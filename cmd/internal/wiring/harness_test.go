@@ -372,6 +372,20 @@ func (r *recorder) count() int {
 	return len(r.msgs)
 }
 
+// caused counts the messages published so far but the stock levels, which
+// the inventory's loop publishes when it will (of changes made before).
+func (r *recorder) caused() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, m := range r.msgs {
+		if m.Msg.Metadata.Get("name") != "StockLevelChanged" {
+			n++
+		}
+	}
+	return n
+}
+
 func (r *recorder) all() []recorded {
 	r.mu.Lock()
 	defer r.mu.Unlock()
