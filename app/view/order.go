@@ -71,7 +71,10 @@ type Step struct {
 	Step    string
 	Service string
 	// SKU is set on the steps taken per SKU (stock held or refused).
-	SKU           string
+	SKU string
+	// Ref tells apart steps that may happen more than once (a poisoning: the
+	// UUID of the message poisoned).
+	Ref           string
 	At            time.Time
 	CorrelationID string
 	// TraceID is the trace of the message that told the view (empty until
@@ -81,7 +84,7 @@ type Step struct {
 }
 
 // key identifies a step: the same step told twice is one step.
-func (s Step) key() string { return s.Step + "\x00" + s.Service + "\x00" + s.SKU }
+func (s Step) key() string { return s.Step + "\x00" + s.Service + "\x00" + s.SKU + "\x00" + s.Ref }
 
 // Source is where a fact comes from: the message's correlation and trace IDs.
 type Source struct {
@@ -235,7 +238,7 @@ var stepRank = map[string]int{
 	"placed": 0, "stock_held": 1, "stock_refused": 1, "confirmed": 2, "rejected": 2,
 	"cancelled": 3, "shipment_scheduled": 3, "shipment_dispatched": 4, "shipped": 5,
 	"shipment_delivered": 6, "shipment_failed": 6, "shipment_cancelled": 6,
-	"delivered": 7, "delivery_failed": 7, "stock_committed": 8, "stock_released": 8,
+	"delivered": 7, "delivery_failed": 7, "stock_committed": 8, "stock_released": 8, "poisoned": 9,
 }
 
 // AddStep merges one step into the timeline, a set keyed by step, service and

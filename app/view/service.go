@@ -262,3 +262,31 @@ func (s *Service) Shipment(ctx context.Context, orderID string) (messages.Shipme
 	}
 	return sh, nil
 }
+
+// Poisoned records that a message about an order ended in a service's poison
+// queue: a step of the order's timeline, if the view holds the order (a
+// poisoned message keyed by something else, a SKU, names no order).
+func (s *Service) Poisoned(ctx context.Context, orderID, service, message, reason, ref string, at time.Time, src Source) error {
+	if orderID == "" || ref == "" {
+		return nil
+	}
+	if at.IsZero() {
+		at = s.now()
+	}
+	_, err := s.store.UpdateOrder(ctx, orderID, func(o *Order) error {
+		if o.Revision == 0 {
+			return nil // not in the view: nothing is stored
+		}
+		before := o.Clone()
+		o.AddStep(Step{Step: "poisoned", Service: service, Ref: ref, At: at, CorrelationID: src.CorrelationID, TraceID: src.TraceID,
+			Detail: message + ": " + reason})
+		if !o.Same(before) {
+			o.Revision++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("view of order %s: %w", orderID, err)
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	app "github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/handlers"
@@ -150,5 +151,24 @@ func EventGroups(svc *app.Service, prefix string) []handlers.EventGroup {
 				}),
 			},
 		},
+	}
+}
+
+// PoisonHandler returns the handler of a service's poison topic: each message
+// poisoned there is a step of its order's timeline (the order is the
+// message's partition key; the service, its reason and time come from the
+// poison metadata). It never fails on what it cannot read: a poisoned message
+// keyed by no order is no step.
+func PoisonHandler(svc *app.Service) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		md := msg.Metadata
+		at, _ := time.Parse(time.RFC3339Nano, md.Get(messages.MetadataPoisonedAt))
+		src := app.Source{CorrelationID: md.Get(messages.MetadataCorrelationID), TraceID: TraceID(md.Get(MetadataTraceParent))}
+		name := md.Get("name")
+		if name == "" {
+			name = "a message"
+		}
+		return svc.Poisoned(msg.Context(), md.Get(messages.MetadataPartitionKey), md.Get(messages.MetadataPoisonService),
+			name, md.Get(messages.MetadataPoisonReason), md.Get(messages.MetadataPoisonUUID), at, src)
 	}
 }

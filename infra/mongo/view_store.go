@@ -164,6 +164,7 @@ type stepDocument struct {
 	Step          string    `bson:"step"`
 	Service       string    `bson:"service"`
 	SKU           string    `bson:"sku,omitempty"`
+	Ref           string    `bson:"ref,omitempty"`
 	At            time.Time `bson:"at"`
 	CorrelationID string    `bson:"correlation_id,omitempty"`
 	TraceID       string    `bson:"trace_id,omitempty"`
@@ -215,7 +216,7 @@ func toOrderViewDocument(o view.Order) orderViewDocument {
 		d.Reservation.Failures = append(d.Reservation.Failures, lineFailureDocument(f))
 	}
 	for _, s := range o.Timeline {
-		d.Timeline = append(d.Timeline, stepDocument{Step: s.Step, Service: s.Service, SKU: s.SKU, At: storedTime(s.At),
+		d.Timeline = append(d.Timeline, stepDocument{Step: s.Step, Service: s.Service, SKU: s.SKU, Ref: s.Ref, At: storedTime(s.At),
 			CorrelationID: s.CorrelationID, TraceID: s.TraceID, Detail: s.Detail})
 	}
 	return d
@@ -234,7 +235,7 @@ func (d orderViewDocument) toDomain() view.Order {
 		o.Reservation.Failures = append(o.Reservation.Failures, messages.LineFailure(f))
 	}
 	for _, s := range d.Timeline {
-		o.Timeline = append(o.Timeline, view.Step{Step: s.Step, Service: s.Service, SKU: s.SKU, At: s.At.UTC(),
+		o.Timeline = append(o.Timeline, view.Step{Step: s.Step, Service: s.Service, SKU: s.SKU, Ref: s.Ref, At: s.At.UTC(),
 			CorrelationID: s.CorrelationID, TraceID: s.TraceID, Detail: s.Detail})
 	}
 	return o

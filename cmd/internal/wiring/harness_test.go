@@ -366,12 +366,6 @@ func (r *recorder) Publish(topic string, msgs ...*message.Message) error {
 	return r.Publisher.Publish(topic, msgs...)
 }
 
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.msgs)
-}
-
 // caused counts the messages published so far but the stock levels, which
 // the inventory's loop publishes when it will (of changes made before).
 func (r *recorder) caused() int {

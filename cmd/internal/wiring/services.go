@@ -253,6 +253,15 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 	if err := register(p, nil, viewhandlers.EventGroups(viewSvc, viewGroup)); err != nil {
 		return nil, fmt.Errorf("view handlers: %w", err)
 	}
+	// The poisonings of an order's messages are steps of its timeline.
+	for service, topic := range map[string]string{"orders": messages.TopicOrdersPoison, "inventory": messages.TopicInventoryPoison, "delivery": messages.TopicDeliveryPoison} {
+		name := viewGroup + "." + service + "_poison"
+		sub, err := d.PubSub.Subscriber(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s subscriber: %w", name, err)
+		}
+		r.AddConsumerHandler(name, topic, sub, viewhandlers.PoisonHandler(viewSvc))
+	}
 	bus, err := messaging.NewCommandBus(d.PubSub.Publisher, d.Logger)
 	if err != nil {
 		return nil, err

@@ -184,3 +184,24 @@ func sorted(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// A poisoned message of an order is a step of its timeline, with the service
+// whose queue it is in; once requeued and handled, the saga's steps follow.
+func TestTimelineShowsPoisonings(t *testing.T) {
+	t.Parallel()
+	failing, broken := breakInventoryFor("c-tl-poison")
+	h := start(t, withMiddleware(failing))
+	h.setStock("SKU-TP", 10)
+	id := h.placeOrder("c-tl-poison", []messages.Item{item("SKU-TP", 1)}, "X-Correlation-ID", "tl-poison")
+
+	steps := h.waitTimeline(id, "placed/orders", "poisoned/inventory")
+	assert.Contains(t, steps[1].Detail, "OrderPlaced")
+	assert.Contains(t, steps[1].Detail, "inventory cannot handle this order")
+	assert.Equal(t, "tl-poison", steps[1].CorrelationID)
+
+	entry := h.waitPoisoned("inventory", id)
+	broken.Store(false)
+	status, _, body := h.do(http.MethodPost, "/admin/poison/"+entry.ID+"/requeue", nil)
+	require.Equal(t, http.StatusAccepted, status, string(body))
+	h.waitTimeline(id, "placed/orders", "poisoned/inventory", "stock_held/inventory/SKU-TP", "confirmed/orders|shipment_scheduled/delivery")
+}
