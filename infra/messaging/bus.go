@@ -3,6 +3,7 @@ package messaging
 import (
 	"fmt"
 	"log/slog"
+	"reflect"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -11,10 +12,6 @@ import (
 	"github.com/orderflow/orderflow/infra/pubsub"
 	"github.com/orderflow/orderflow/messages"
 )
-
-// marshaler names commands and events by their struct name ("PlaceOrder"), which
-// is what messages maps to topics.
-var marshaler = cqrs.JSONMarshaler{GenerateName: cqrs.StructName}
 
 // NewCommandBus returns the bus commands are sent on. Every command carries the
 // correlation ID of the context it is sent with, and its partition key.
@@ -61,9 +58,9 @@ func NewEventBus(pub message.Publisher, logger *slog.Logger) (*cqrs.EventBus, er
 // Processors registers a service's cqrs handlers on its router. Each handler
 // subscribes as a consumer group named after it.
 type Processors struct {
-	commands    *cqrs.CommandProcessor
-	events      *cqrs.EventGroupProcessor
-	groupTopics map[string]string
+	router   *message.Router
+	ps       pubsub.PubSub
+	commands *cqrs.CommandProcessor
 	// handlerTopics are the topics of command handlers added with
 	// AddCommandHandlersOn, by handler name.
 	handlerTopics map[string]string
@@ -71,7 +68,7 @@ type Processors struct {
 
 // NewProcessors returns processors that subscribe through ps.
 func NewProcessors(router *message.Router, ps pubsub.PubSub, logger *slog.Logger) (*Processors, error) {
-	p := &Processors{groupTopics: map[string]string{}, handlerTopics: map[string]string{}}
+	p := &Processors{router: router, ps: ps, handlerTopics: map[string]string{}}
 	var err error
 	p.commands, err = cqrs.NewCommandProcessorWithConfig(router, cqrs.CommandProcessorConfig{
 		GenerateSubscribeTopic: func(params cqrs.CommandProcessorGenerateSubscribeTopicParams) (string, error) {
@@ -88,25 +85,6 @@ func NewProcessors(router *message.Router, ps pubsub.PubSub, logger *slog.Logger
 	})
 	if err != nil {
 		return nil, fmt.Errorf("command processor: %w", err)
-	}
-	p.events, err = cqrs.NewEventGroupProcessorWithConfig(router, cqrs.EventGroupProcessorConfig{
-		GenerateSubscribeTopic: func(params cqrs.EventGroupProcessorGenerateSubscribeTopicParams) (string, error) {
-			t, ok := p.groupTopics[params.EventGroupName]
-			if !ok {
-				return "", fmt.Errorf("no topic for event group %q", params.EventGroupName)
-			}
-			return t, nil
-		},
-		SubscriberConstructor: func(params cqrs.EventGroupProcessorSubscriberConstructorParams) (message.Subscriber, error) {
-			return ps.Subscriber(params.EventGroupName)
-		},
-		// A group reads its producer's whole topic and handles the events it cares about.
-		AckOnUnknownEvent: true,
-		Marshaler:         marshaler,
-		Logger:            logging.Watermill(logger),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("event processor: %w", err)
 	}
 	return p, nil
 }
@@ -126,8 +104,47 @@ func (p *Processors) AddCommandHandlersOn(topic string, hs ...cqrs.CommandHandle
 	return p.commands.AddHandlers(hs...)
 }
 
-// AddEventGroup registers a group of event handlers sharing one subscription to topic.
+// AddEventGroup registers a group of event handlers sharing one subscription
+// to topic, as the consumer group name: each event of the topic goes to the
+// handlers of its type, in the order given, and an event no handler takes is
+// acked (a group reads its producer's whole topic and handles the events it
+// cares about).
+//
+// It does what cqrs.EventGroupProcessor does, dispatching by the event's name
+// from a table built here instead: the processor makes two events, formats
+// a name and builds a trace log's fields for every handler of the group on every
+// message, whichever handler takes it.
 func (p *Processors) AddEventGroup(name, topic string, hs ...cqrs.GroupEventHandler) error {
-	p.groupTopics[name] = topic
-	return p.events.AddHandlersGroup(name, hs...)
+	byName := map[string][]cqrs.GroupEventHandler{}
+	for _, h := range hs {
+		ev := h.NewEvent()
+		if reflect.TypeOf(ev).Kind() != reflect.Pointer {
+			return fmt.Errorf("event group %s: the handler of %T must take a pointer", name, ev)
+		}
+		n := marshaler.Name(ev)
+		byName[n] = append(byName[n], h)
+	}
+	sub, err := p.ps.Subscriber(name)
+	if err != nil {
+		return fmt.Errorf("event group %s: subscriber: %w", name, err)
+	}
+	p.router.AddConsumerHandler(name, topic, sub, func(msg *message.Message) error {
+		handlers := byName[marshaler.NameFromMessage(msg)]
+		if len(handlers) == 0 {
+			return nil
+		}
+		ctx := cqrs.CtxWithOriginalMessage(msg.Context(), msg)
+		msg.SetContext(ctx)
+		for _, h := range handlers {
+			ev := h.NewEvent()
+			if err := marshaler.Unmarshal(msg, ev); err != nil {
+				return err
+			}
+			if err := h.Handle(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return nil
 }
