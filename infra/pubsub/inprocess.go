@@ -23,7 +23,8 @@ import (
 // subscription another goroutine, another copy, a cancellable context and the
 // log fields of five trace lines; and counting what is in flight (drain) took a
 // goroutine per delivery and a second channel hop on top. Here a delivery is
-// one copy and one goroutine that hands it over and waits for its ack, and the
+// one goroutine that hands the message over and waits for its ack (a copy
+// only when the topic has more subscriptions than one, or after a nack), and the
 // count of deliveries in flight is kept exact, under the lock that picks the
 // subscriptions a message goes to.
 //
@@ -93,18 +94,25 @@ func (p *inProcess) Publish(topic string, msgs ...*message.Message) error {
 	}
 	p.add(len(subs) * len(msgs)) // before delivering: a fast ack must not count first
 	for _, msg := range msgs {
+		if len(subs) == 1 {
+			// The only delivery takes the message itself; a nack, once its
+			// handler is done with it, brings a copy.
+			go p.deliver(subs[0], msg, msg)
+			continue
+		}
+		// Each subscription acks a message of its own; the original stays
+		// untouched for the copies that nacks bring.
 		for _, s := range subs {
-			go p.deliver(s, msg)
+			go p.deliver(s, msg, msg.Copy())
 		}
 	}
 	return nil
 }
 
-// deliver hands a copy of msg to s and waits for it to be acked, handing over
-// a fresh copy after each nack.
-func (p *inProcess) deliver(s *subscription, msg *message.Message) {
+// deliver hands m, a copy of msg or msg itself, to s and waits for it to be
+// acked, handing over a fresh copy of msg after each nack.
+func (p *inProcess) deliver(s *subscription, msg, m *message.Message) {
 	for {
-		m := msg.Copy()
 		m.SetContext(s.ctx)
 		if !s.send(m) {
 			return // the subscription ended: nothing takes it any more
@@ -114,6 +122,7 @@ func (p *inProcess) deliver(s *subscription, msg *message.Message) {
 			p.add(-1)
 			return
 		case <-m.Nacked():
+			m = msg.Copy()
 		case <-s.done:
 			return
 		}
