@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"sync"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
 )
@@ -34,7 +33,7 @@ func (m *jsonMarshaler) Marshal(v any) (*message.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	msg := message.NewMessage(watermill.NewUUID(), b)
+	msg := message.NewMessage(newUUID(), b)
 	msg.Metadata.Set(nameMetadataKey, m.Name(v))
 	return msg, nil
 }

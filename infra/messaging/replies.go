@@ -49,7 +49,7 @@ func (p ReplyPublisher) OnCommandProcessed(ctx context.Context, params requestre
 	if err != nil {
 		return fmt.Errorf("marshal reply: %w", err)
 	}
-	msg := message.NewMessage(watermill.NewUUID(), payload)
+	msg := message.NewMessage(newUUID(), payload)
 	msg.SetContext(ctx)
 	msg.Metadata.Set(requestreply.OperationIDMetadataKey, op)
 	stamp(msg, nil)
@@ -170,7 +170,7 @@ type Requester struct {
 func (r Requester) Request(ctx context.Context, cmd, result any) error {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
-	op := watermill.NewUUID()
+	op := newUUID()
 	in := r.Hub.expect(op)
 	defer r.Hub.forget(op)
 	if err := r.Bus.SendWithModifiedMessage(ctx, cmd, func(m *message.Message) error {
