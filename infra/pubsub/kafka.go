@@ -113,14 +113,10 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapt
 	marshaler := kafka.NewWithPartitioningMarshaler(partitionKey)
 	// A broker that just started answers the first idempotent producer with a
 	// "still loading" error Sarama treats as fatal: retry for a while.
-	var pub *kafka.Publisher
+	var producer sarama.AsyncProducer
 	var err error
 	for {
-		pub, err = kafka.NewPublisher(kafka.PublisherConfig{
-			Brokers:               cfg.Brokers,
-			Marshaler:             marshaler,
-			OverwriteSaramaConfig: cfg.PublisherConfig(),
-		}, logger)
+		producer, err = sarama.NewAsyncProducer(cfg.Brokers, cfg.PublisherConfig())
 		if err == nil {
 			break
 		}
@@ -130,6 +126,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapt
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	pub := newAsyncPublisher(producer, marshaler, cfg.Prefix)
 	var mu sync.Mutex
 	var subs []message.Subscriber
 	newSub := func(group string, fromOldest bool) (message.Subscriber, error) {
@@ -150,7 +147,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapt
 		return prefixedSubscriber{Subscriber: s, prefix: cfg.Prefix}, nil
 	}
 	return PubSub{
-		Publisher:        prefixedPublisher{Publisher: pub, prefix: cfg.Prefix},
+		Publisher:        pub,
 		Subscriber:       func(group string) (message.Subscriber, error) { return newSub(group, true) },
 		NewestSubscriber: func(group string) (message.Subscriber, error) { return newSub(group, false) },
 		Close: func() error {
@@ -262,36 +259,6 @@ func Ping(ctx context.Context, cfg KafkaConfig) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-type prefixedPublisher struct {
-	message.Publisher
-	prefix string
-}
-
-// Publish publishes within the deadline of the first message's context: the
-// Sarama producer does not watch contexts and, with the broker down, blocks
-// through all its retries. Past the deadline it returns, and the publish left
-// behind may still succeed (consumers are idempotent, and a request is retried
-// with its idempotency key). Every error of the broker is an infrastructure fault.
-func (p prefixedPublisher) Publish(topic string, msgs ...*message.Message) error {
-	ctx := context.Background()
-	if len(msgs) > 0 {
-		ctx = msgs[0].Context()
-	}
-	if ctx.Done() == nil {
-		return brokerFault(topic, p.Publisher.Publish(p.prefix+topic, msgs...))
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.Publisher.Publish(p.prefix+topic, msgs...) }()
-	select {
-	case err := <-done:
-		return brokerFault(topic, err)
-	case <-ctx.Done():
-		// Canceled (a stop) or DeadlineExceeded (a request's deadline): faults
-		// classifies them as such.
-		return fmt.Errorf("publish to %s abandoned: %w", topic, ctx.Err())
 	}
 }
 
