@@ -117,7 +117,8 @@ func BenchmarkKafkaOrdersToConfirmed(b *testing.B) {
 		require.Equal(b, http.StatusOK, status, string(raw))
 	}
 	partitions := k.partitions(b, "orders.events")
-	b.Logf("four processes ready on %d partitions per topic; %d clients, %s per phase", partitions, clients, duration)
+	b.Logf("four processes ready on %d partitions per topic, KAFKA_CONSUMER_CONCURRENCY=%q; %d clients, %s per phase",
+		partitions, os.Getenv("KAFKA_CONSUMER_CONCURRENCY"), clients, duration)
 
 	// Phase 1: closed model.
 	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
