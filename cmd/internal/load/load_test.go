@@ -219,7 +219,7 @@ func TestRun_countsErrorsByKind(t *testing.T) {
 		case 2:
 			return http.StatusTooManyRequests, 0
 		case 3:
-			return http.StatusAccepted, time.Minute // cut by the request timeout
+			return http.StatusAccepted, time.Hour // cut by the request timeout
 		}
 		return http.StatusAccepted, 0
 	}
@@ -227,7 +227,9 @@ func TestRun_countsErrorsByKind(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	res, err := load.Run(t.Context(), config(srv.URL, func(c *load.Config) {
-		c.RequestTimeout, c.Duration = 20*time.Millisecond, 300*time.Millisecond
+		// The first three POSTs are a 503, a 429 and one that never answers;
+		// the timeout is long enough that no other request reaches it on a busy machine.
+		c.RequestTimeout, c.Duration = 2*time.Second, 300*time.Millisecond
 	}), nil)
 	require.NoError(t, err)
 
@@ -325,7 +327,7 @@ func TestRun_progressLines(t *testing.T) {
 	srv := httptest.NewServer(newGateway())
 	t.Cleanup(srv.Close)
 	var progress syncBuffer
-	_, err := load.Run(t.Context(), config(srv.URL, func(c *load.Config) { c.Progress, c.Duration = 20*time.Millisecond, 150*time.Millisecond }), &progress)
+	_, err := load.Run(t.Context(), config(srv.URL, func(c *load.Config) { c.Progress, c.Duration = 20*time.Millisecond, 300*time.Millisecond }), &progress)
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
 	require.GreaterOrEqual(t, len(lines), 3, progress.String())
