@@ -12,9 +12,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/orderflow/orderflow/cmd/internal/load"
 )
@@ -53,6 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v (flags only; see -h)", fs.Args())
 	}
+	if cfg.NullServer != "" {
+		return serveNull(ctx, cfg.NullServer, stderr)
+	}
 	res, err := load.Run(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -61,4 +67,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return res.WriteJSON(stdout)
 	}
 	return res.WriteText(stdout)
+}
+
+// serveNull serves load.NullServer on addr until ctx is done.
+func serveNull(ctx context.Context, addr string, stderr io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("null server: %w", err)
+	}
+	srv := &http.Server{Handler: load.NullServer(), ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stderr, "loadgen: do-nothing reference server on http://%s (stop with Ctrl-C)\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("null server: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
 }

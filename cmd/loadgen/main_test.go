@@ -2,9 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,4 +64,48 @@ func TestRun(t *testing.T) {
 			tc.check(t, stdout.String(), stderr.String())
 		})
 	}
+}
+
+func TestRun_nullServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	ctx, cancel := context.WithCancel(t.Context())
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-null-server", addr}, io.Discard, &stderr) }()
+	// The generator's own run against it is the proof that it serves.
+	t.Setenv("LOADGEN_URL", "http://"+addr)
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "reference server on") }, 10*time.Second, time.Millisecond)
+	var stdout bytes.Buffer
+	require.NoError(t, run(t.Context(), []string{"-duration", "50ms", "-json", "-progress", "0"}, &stdout, io.Discard))
+	var res load.Result
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &res))
+	assert.Positive(t, res.Confirmed)
+	assert.Empty(t, res.Errors)
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the null server did not stop within 10 s")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

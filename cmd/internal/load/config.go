@@ -90,6 +90,11 @@ type Config struct {
 	// RunID starts every Idempotency-Key and customer id of the run, so that
 	// runs against the same gateway never collide; empty picks a random one.
 	RunID string `env:"LOADGEN_RUN_ID"`
+	// NullServer, if set, makes the command serve NullServer on this address
+	// (loopback, say 127.0.0.1:8090) instead of generating load: the
+	// reference to run the same load against, to compare a system's figures
+	// with this machine's ceiling.
+	NullServer string `env:"LOADGEN_NULL_SERVER"`
 }
 
 // ConfigFromEnv returns the defaults, overridden by LOADGEN_* variables.
@@ -134,6 +139,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "timeout of each HTTP request (LOADGEN_REQUEST_TIMEOUT)")
 	fs.DurationVar(&c.Progress, "progress", c.Progress, "interval of the progress line on stderr, 0 for none (LOADGEN_PROGRESS)")
 	fs.BoolVar(&c.JSON, "json", c.JSON, "print the result as JSON on stdout (LOADGEN_JSON)")
+	fs.StringVar(&c.NullServer, "null-server", c.NullServer, "serve the do-nothing reference server on this address (e.g. 127.0.0.1:8090) instead of generating load (LOADGEN_NULL_SERVER)")
 	fs.StringVar(&c.RunID, "run-id", c.RunID, "prefix of the run's Idempotency-Keys and customer ids; random if empty (LOADGEN_RUN_ID)")
 }
 
