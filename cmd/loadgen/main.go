@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfg.RegisterFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: loadgen [flags]   (every flag also as LOADGEN_<NAME>; a flag wins)")
+		_, _ = fmt.Fprintln(stderr, "usage: loadgen [flags]   (every flag also as LOADGEN_<NAME>; a flag wins)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -71,12 +71,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // serveNull serves load.NullServer on addr until ctx is done.
 func serveNull(ctx context.Context, addr string, stderr io.Writer) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("null server: %w", err)
 	}
 	srv := &http.Server{Handler: load.NullServer(), ReadHeaderTimeout: 5 * time.Second}
-	fmt.Fprintf(stderr, "loadgen: do-nothing reference server on http://%s (stop with Ctrl-C)\n", ln.Addr())
+	_, _ = fmt.Fprintf(stderr, "loadgen: do-nothing reference server on http://%s (stop with Ctrl-C)\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

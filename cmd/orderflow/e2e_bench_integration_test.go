@@ -23,19 +23,20 @@ import (
 	"github.com/Shopify/sarama"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orderflow/orderflow/cmd/internal/load"
+	// Named so: the chaos suite of this package has a func load.
+	loadgen "github.com/orderflow/orderflow/cmd/internal/load"
 )
 
 // BenchmarkE2EKafka measures the system in its Kafka mode as a user runs it:
 // the four services as processes of their own on the broker of KAFKA_BROKERS
 // (the one `go tool task test:integration` or `bench` starts), memory stores,
-// COURIER=manual, under the same load as BenchmarkE2EEmbedded (load.E2E:
+// COURIER=manual, under the same load as BenchmarkE2EEmbedded (loadgen.E2E:
 // 64 closed-loop clients, single-unit orders on 16 SKUs polled to CONFIRMED;
 // the open model at half that rate; GET /orders/{id}), beside two references
 // measured in the same run: the do-nothing JSON server for the HTTP side, and
 // the broker's raw rate with the producer settings the services use (acks=all,
 // idempotent), through Sarama's batching async producer. It prints the
-// load.E2E lines and
+// loadgen.E2E lines and
 //
 //	E2E kafka messages_per_s=… broker_raw_msgs_per_s=… ratio=… messages_per_order=… partitions=…
 //
@@ -91,18 +92,18 @@ func BenchmarkE2EKafka(b *testing.B) {
 	url := "http://" + addrs[0]
 	waitGatewayAnswers(b, url, token, 90*time.Second)
 
-	null := httptest.NewServer(load.NullServer())
+	null := httptest.NewServer(loadgen.NullServer())
 	b.Cleanup(null.Close)
 	// Every message the system's topics receive during the orders phase:
 	// commands, events, replies (the GETs that poll each order included).
 	before := k.messagesTB(b)
 	var carried int64
-	var e load.E2E
+	var e loadgen.E2E
 	var err error
 	// b.Loop calls this function once: the load runs once, in the first iteration.
 	for first := true; b.Loop(); first = false {
 		if first {
-			e, err = load.MeasureE2E(b.Context(), load.BenchConfig(token, d), url, null.URL, func(phase string) {
+			e, err = loadgen.MeasureE2E(b.Context(), loadgen.BenchConfig(token, d), url, null.URL, func(phase string) {
 				if phase == "orders" {
 					carried = k.messagesTB(b) - before
 				}
@@ -116,11 +117,11 @@ func BenchmarkE2EKafka(b *testing.B) {
 		fmt.Println(line)
 	}
 	fmt.Printf("E2E kafka messages_per_s=%.0f broker_raw_msgs_per_s=%.0f ratio=%.4f messages_per_order=%.1f partitions=%d\n",
-		msgPerS, raw, load.Ratio(msgPerS, raw), perOrder, partitions)
+		msgPerS, raw, loadgen.Ratio(msgPerS, raw), perOrder, partitions)
 	b.ReportMetric(e.Orders.ConfirmedPerSecond, "orders/s")
-	b.ReportMetric(load.Ratio(e.Orders.ConfirmedPerSecond, e.OrdersRef.PlacedPerSecond), "orders/null")
-	b.ReportMetric(load.Ratio(msgPerS, raw), "msgs/broker")
-	b.ReportMetric(load.Ratio(e.Reads.ReadsPerSecond, e.ReadsRef.ReadsPerSecond), "gets/null")
+	b.ReportMetric(loadgen.Ratio(e.Orders.ConfirmedPerSecond, e.OrdersRef.PlacedPerSecond), "orders/null")
+	b.ReportMetric(loadgen.Ratio(msgPerS, raw), "msgs/broker")
+	b.ReportMetric(loadgen.Ratio(e.Reads.ReadsPerSecond, e.ReadsRef.ReadsPerSecond), "gets/null")
 	b.ReportMetric(e.HalfRate.Latency["post"].P99, "half-rate-post-p99-ms")
 }
 

@@ -176,7 +176,8 @@ func (r *runner) order(ctx context.Context, intended time.Time) {
 	if !ok {
 		return
 	}
-	if r.cfg.CancelShare > 0 && rand.Float64() < r.cfg.CancelShare {
+	// Which orders are cancelled needs no unpredictability, only a spread.
+	if r.cfg.CancelShare > 0 && rand.Float64() < r.cfg.CancelShare { //nolint:gosec // G404: not security
 		r.cancelOrder(ctx, id)
 		return
 	}
@@ -324,7 +325,7 @@ func (r *runner) do(ctx context.Context, method, path string, body []byte, idemp
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, raw, err
 }
@@ -389,7 +390,10 @@ func (r *runner) waitReadable(ctx context.Context, id string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("order %s not readable within %s: %d %s %v", id, r.cfg.FollowTimeout, status, bytes.TrimSpace(raw), err)
+			if err == nil {
+				err = fmt.Errorf("%d %s", status, bytes.TrimSpace(raw))
+			}
+			return fmt.Errorf("order %s not readable within %s: %w", id, r.cfg.FollowTimeout, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -419,10 +423,10 @@ func (r *runner) startProgress(start time.Time) func() {
 				placed, confirmed, reads := r.st.placed.Load(), r.st.confirmed.Load(), r.st.reads.Load()
 				dt := now.Sub(last).Seconds()
 				if r.cfg.Workload == WorkloadReads {
-					fmt.Fprintf(r.progress, "loadgen %5.1fs  reads %d (%.0f/s)  errors %d  in flight %d\n",
+					_, _ = fmt.Fprintf(r.progress, "loadgen %5.1fs  reads %d (%.0f/s)  errors %d  in flight %d\n",
 						now.Sub(start).Seconds(), reads, float64(reads-lastReads)/dt, r.st.errorCount(), r.st.inFlight.Load())
 				} else {
-					fmt.Fprintf(r.progress, "loadgen %5.1fs  placed %d (%.0f/s)  confirmed %d (%.0f/s)  rejected %d  cancelled %d  errors %d  in flight %d\n",
+					_, _ = fmt.Fprintf(r.progress, "loadgen %5.1fs  placed %d (%.0f/s)  confirmed %d (%.0f/s)  rejected %d  cancelled %d  errors %d  in flight %d\n",
 						now.Sub(start).Seconds(), placed, float64(placed-lastPlaced)/dt, confirmed, float64(confirmed-lastConfirmed)/dt,
 						r.st.rejected.Load(), r.st.cancelled.Load(), r.st.errorCount(), r.st.inFlight.Load())
 				}
