@@ -89,7 +89,8 @@ func (d *dashboard) call(r *http.Request, token, method, path string, body, out 
 		}
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(r.Context(), method, path, rd)
+	// Served in process by the API handler: the request goes to no network.
+	req, err := http.NewRequestWithContext(r.Context(), method, path, rd) //nolint:gosec // see above
 	if err != nil {
 		return apiResult{status: http.StatusInternalServerError, problem: problem{Detail: err.Error()}}
 	}

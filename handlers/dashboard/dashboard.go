@@ -157,8 +157,6 @@ type session struct {
 	csrf  string
 }
 
-type sessionKey struct{}
-
 type handlerWithSession func(w http.ResponseWriter, r *http.Request, s session)
 
 // withSession lets a request through with its session, or sends the browser
@@ -231,7 +229,8 @@ func validToken(s string) bool {
 func (d *dashboard) secureFor(r *http.Request) bool { return d.secure || r.TLS != nil }
 
 func (d *dashboard) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: d.secureFor(r)}
+	// Secure is set over TLS and when configured; a plain-HTTP demo on loopback must work too.
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: d.secureFor(r)} //nolint:gosec // see above
 	if maxAge < 0 {
 		c.MaxAge = -1
 	} else {

@@ -170,8 +170,27 @@ func newFixture(t *testing.T, cfg dashboard.Config, extra ...func(http.Handler) 
 	return &fixture{t: t, sys: sys, h: dashboard.Mount(dashboard.New(api, cfg), api)}
 }
 
+// answer is a response, read.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+	Body       string
+	cookies    []*http.Cookie
+}
+
+func (a answer) Cookies() []*http.Cookie { return a.cookies }
+
+func answerOf(t *testing.T, rec *httptest.ResponseRecorder) answer {
+	t.Helper()
+	res := rec.Result()
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return answer{StatusCode: res.StatusCode, Header: res.Header, Body: string(raw), cookies: res.Cookies()}
+}
+
 // do sends a request with the cookies given and returns the answer.
-func (f *fixture) do(method, target string, form url.Values, cookies ...*http.Cookie) *http.Response {
+func (f *fixture) do(method, target string, form url.Values, cookies ...*http.Cookie) answer {
 	f.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -186,17 +205,15 @@ func (f *fixture) do(method, target string, form url.Values, cookies ...*http.Co
 	}
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)
-	return rec.Result()
+	return answerOf(f.t, rec)
 }
 
-func bodyOf(t *testing.T, res *http.Response) string {
+func bodyOf(t *testing.T, res answer) string {
 	t.Helper()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return string(raw)
+	return res.Body
 }
 
-func cookieNamed(res *http.Response, name string) *http.Cookie {
+func cookieNamed(res answer, name string) *http.Cookie {
 	for _, c := range res.Cookies() {
 		if c.Name == name {
 			return c
@@ -208,7 +225,7 @@ func cookieNamed(res *http.Response, name string) *http.Cookie {
 var hiddenValue = regexp.MustCompile(`name="(csrf|nonce)" value="([^"]+)"`)
 
 // login logs in with key and returns the session cookie (nil when refused) and the answer.
-func (f *fixture) login(key string) (*http.Cookie, *http.Response) {
+func (f *fixture) login(key string) (*http.Cookie, answer) {
 	f.t.Helper()
 	form := f.do(http.MethodGet, "/ui/login", nil)
 	require.Equal(f.t, http.StatusOK, form.StatusCode)
@@ -296,7 +313,7 @@ func TestCookiesAreSecureOverTLSOrWhenConfigured(t *testing.T) {
 			}
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
-			c := cookieNamed(rec.Result(), "orderflow_login")
+			c := cookieNamed(answerOf(t, rec), "orderflow_login")
 			require.NotNil(t, c)
 			assert.Equal(t, tt.secure, c.Secure)
 		})
@@ -509,7 +526,7 @@ func TestDashboardHTMLIsValid(t *testing.T) {
 	_, refused := f.login(customerKey)
 	for _, tt := range []struct {
 		name  string
-		res   *http.Response
+		res   answer
 		whole bool
 	}{
 		{"login", loginPage, true},

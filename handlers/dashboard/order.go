@@ -59,7 +59,7 @@ func (d *dashboard) orderPage(w http.ResponseWriter, r *http.Request, s session)
 	}
 	p := orderPage{Title: "Order " + o.OrderID, CSRF: s.csrf, Order: o, Items: itemsText(o.Items)}
 	for _, h := range o.History {
-		p.History = append(p.History, historyRow{Status: h.Status, At: h.At, Reason: h.Reason, CorrelationID: h.CorrelationID})
+		p.History = append(p.History, historyRow(h))
 	}
 	var ship struct {
 		Status string `json:"status"`
