@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,7 +76,15 @@ func (f *fakeSystem) Request(_ context.Context, cmd, result any) error {
 				out = append(out, o)
 			}
 		}
-		res = messages.ListOrdersResult{Outcome: messages.OutcomeOK, Orders: out}
+		// Pages of c.Limit; the cursor is the offset of the next page.
+		from, _ := strconv.Atoi(c.Cursor)
+		from = min(from, len(out))
+		to := min(from+c.Limit, len(out))
+		r := messages.ListOrdersResult{Outcome: messages.OutcomeOK, Orders: out[from:to]}
+		if to < len(out) {
+			r.NextCursor = strconv.Itoa(to)
+		}
+		res = r
 	case messages.GetOrder:
 		res = messages.GetOrderResult{Outcome: messages.OutcomeNotFound}
 		for _, o := range f.orders {
@@ -466,6 +475,28 @@ func TestDashboardShowsTheSystem(t *testing.T) {
 	bad := bodyOf(t, f.do(http.MethodGet, "/ui/fragments/orders?status=LOST", nil, session))
 	assert.Contains(t, bad, "Orders could not be listed", "the API's 400 is shown, not a 5xx")
 	assert.Equal(t, http.StatusNotFound, f.do(http.MethodGet, "/ui/fragments/nope", nil, session).StatusCode)
+}
+
+// A count stops at its bound, and says so.
+func TestCountsAreBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, dashboard.Config{})
+	f.sys.mu.Lock()
+	for i := range 1050 {
+		at := now.Add(-time.Duration(i) * time.Second)
+		f.sys.orders = append(f.sys.orders, messages.Order{OrderID: fmt.Sprintf("bulk-%d", i), CustomerID: "c-bulk", Status: messages.OrderStatusRejected,
+			Items: []messages.Item{{SKU: "SKU-1", Quantity: 1}}, CreatedAt: at, UpdatedAt: at,
+			History: []messages.StatusEntry{{Status: messages.OrderStatusPending, At: at}, {Status: messages.OrderStatusRejected, At: at}}})
+	}
+	f.sys.mu.Unlock()
+	session, _ := f.login(operatorKey)
+	body := bodyOf(t, f.do(http.MethodGet, "/ui/fragments/counts", nil, session))
+	assert.Contains(t, body, `<span class="n" data-status="REJECTED">1000+</span>`)
+	assert.Contains(t, body, `<span class="n" data-status="CONFIRMED">1</span>`)
+	// The chart reads the newest orders back to a little before its window:
+	// placed in the last minute, 61 of the bulk (0 to 60 s ago) and the 2 of
+	// the fixture, 63 in 60 s.
+	assert.Contains(t, body, "1.05 placed, 0.02 confirmed", "the orders of the last minute, from their history")
 }
 
 func TestOrderPageShowsTheTimelineOrTheHistory(t *testing.T) {

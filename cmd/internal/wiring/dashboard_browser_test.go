@@ -39,6 +39,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	h := start(t, withMiddleware(failing), withAddr(envOr("BROWSER_TEST_ADDR", "127.0.0.1:0")))
 	h.setStock("SKU-B", 10)
 	h.setStock("SKU-A", 10)
+	h.waitReady()
 
 	dir := filepath.Join(repoRoot(t), ".artifacts", "browser", time.Now().UTC().Format("20060102T150405Z"))
 	require.NoError(t, os.MkdirAll(dir, 0o755))

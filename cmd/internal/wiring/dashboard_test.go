@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,6 +26,7 @@ func TestGatewayServesTheDashboard(t *testing.T) {
 	h.setStock("SKU-D", 3)
 	id := h.placeOrder("c-dash", []messages.Item{item("SKU-D", 1)})
 	h.waitStatus(id, messages.OrderStatusConfirmed)
+	h.waitReady()
 
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
@@ -69,4 +71,14 @@ func TestGatewayServesTheDashboard(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, code)
 	status, _, _ := h.do(http.MethodGet, "/orders/"+id, nil)
 	assert.Equal(t, http.StatusOK, status)
+}
+
+// waitReady waits until the gateway's /readyz says ready: the reply
+// subscription's probe may still be on its way while requests are answered.
+func (h *harness) waitReady() {
+	h.t.Helper()
+	require.Eventually(h.t, func() bool {
+		status, _, _ := h.do(http.MethodGet, "/readyz", nil)
+		return status == http.StatusOK
+	}, h.within, 5*time.Millisecond, "the gateway never became ready")
 }
