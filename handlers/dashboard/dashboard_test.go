@@ -591,6 +591,9 @@ func TestValidatorFindsProblems(t *testing.T) {
 		{"nameless button", `<button></button>`, "no accessible name"},
 		{"post without csrf", `<form method="post" action="/x"><button>go</button></form>`, "no csrf"},
 		{"th without scope", `<table><caption>c</caption><tr><th>x</th></tr></table>`, "without scope"},
+		{"inline script", `<script>alert(1)</script>`, "inline <script>"},
+		{"inline handler", `<button onclick="go()">go</button>`, "onclick"},
+		{"inline style", `<p style="color:red">x</p>`, "inline style"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

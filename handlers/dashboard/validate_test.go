@@ -19,7 +19,7 @@ var voidElements = map[string]bool{"area": true, "base": true, "br": true, "col"
 // closed, in order, no stray end tag), unique ids, every reference to an id
 // (label for, aria-labelledby, aria-describedby, list) resolving, every form
 // control labelled, every button and link named, every POST form carrying a
-// CSRF token, and, for a whole page, a language, a title, one main landmark
+// CSRF token, no inline script or style (the CSP forbids them), and, for a whole page, a language, a title, one main landmark
 // and one h1. It returns every problem found.
 func validateHTML(page []byte, whole bool) []string {
 	var problems []string
@@ -110,7 +110,20 @@ func validateHTML(page []byte, whole bool) []string {
 				}
 			}
 		}
+		// The Content-Security-Policy allows only the page's own script and
+		// stylesheet files: inline code would be blocked.
+		for _, a := range n.Attr {
+			if a.Key == "style" || strings.HasPrefix(a.Key, "on") {
+				add("<%s %s=...>: inline style or script, which the CSP blocks", n.Data, a.Key)
+			}
+		}
 		switch n.Data {
+		case "script":
+			if attr(n, "src") == "" {
+				add("inline <script>, which the CSP blocks")
+			}
+		case "style":
+			add("inline <style>, which the CSP blocks")
 		case "input", "select", "textarea":
 			typ := attr(n, "type")
 			if typ == "hidden" || typ == "submit" {

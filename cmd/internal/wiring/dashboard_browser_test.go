@@ -9,11 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
@@ -59,6 +61,35 @@ func TestDashboardInABrowser(t *testing.T) {
 	// The first run starts the browser, and must have no deadline (it would
 	// stop the browser): each step runs with a deadline of its own after it.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")), "start Chromium at %s", browser)
+	// What the pages say on the console: an exception or a refusal by the
+	// Content-Security-Policy fails the test (a 401 or 403 of a refused login is expected).
+	var consoleMu sync.Mutex
+	var pageErrors []string
+	consoleCtx, stopConsole := context.WithCancel(ctx)
+	consoleDone := make(chan struct{})
+	console := chromedp.Console(consoleCtx)
+	go func() {
+		defer close(consoleDone)
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+				consoleMu.Lock()
+				pageErrors = append(pageErrors, m.String())
+				consoleMu.Unlock()
+			} else if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning {
+				t.Logf("browser console: %s", m)
+			}
+		}
+	}()
+	defer func() {
+		stopConsole()
+		<-consoleDone
+		consoleMu.Lock()
+		defer consoleMu.Unlock()
+		assert.Empty(t, pageErrors, "exceptions or CSP refusals on the pages")
+	}()
 	shot := 0
 	step := func(name string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
