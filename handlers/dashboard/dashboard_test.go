@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/handlers/dashboard"
 	"github.com/orderflow/orderflow/handlers/httpapi"
 	"github.com/orderflow/orderflow/messages"
@@ -41,11 +42,13 @@ type fakeSystem struct {
 	orders []messages.Order
 	stock  map[string]messages.StockLevel
 	poison []messages.PoisonEntry
-	sent   []any
+	// timeline is the view's timeline of an order.
+	timeline map[string][]view.Step
+	sent     []any
 }
 
 func newFakeSystem() *fakeSystem {
-	f := &fakeSystem{stock: map[string]messages.StockLevel{
+	f := &fakeSystem{timeline: map[string][]view.Step{}, stock: map[string]messages.StockLevel{
 		"SKU-1": {SKU: "SKU-1", OnHand: 100, Reserved: 2, Available: 98},
 		"SKU-3": {SKU: "SKU-3", OnHand: 4, Available: 4},
 	}}
@@ -69,39 +72,6 @@ func (f *fakeSystem) Request(_ context.Context, cmd, result any) error {
 	f.sent = append(f.sent, cmd)
 	var res any
 	switch c := cmd.(type) {
-	case messages.ListOrders:
-		var out []messages.Order
-		for _, o := range f.orders {
-			if (c.Status == "" || o.Status == c.Status) && (c.CustomerID == "" || o.CustomerID == c.CustomerID) {
-				out = append(out, o)
-			}
-		}
-		// Pages of c.Limit; the cursor is the offset of the next page.
-		from, _ := strconv.Atoi(c.Cursor)
-		from = min(from, len(out))
-		to := min(from+c.Limit, len(out))
-		r := messages.ListOrdersResult{Outcome: messages.OutcomeOK, Orders: out[from:to]}
-		if to < len(out) {
-			r.NextCursor = strconv.Itoa(to)
-		}
-		res = r
-	case messages.GetOrder:
-		res = messages.GetOrderResult{Outcome: messages.OutcomeNotFound}
-		for _, o := range f.orders {
-			if o.OrderID == c.OrderID {
-				res = messages.GetOrderResult{Outcome: messages.OutcomeOK, Order: &o}
-			}
-		}
-	case messages.GetShipment:
-		res = messages.GetShipmentResult{Outcome: messages.OutcomeNotFound}
-	case messages.ListStock:
-		var out []messages.StockLevel
-		for _, l := range f.stock {
-			out = append(out, l)
-		}
-		res = messages.ListStockResult{Stock: out}
-	case messages.GetStock:
-		res = messages.StockResult{Outcome: messages.OutcomeNotFound}
 	case messages.SetStock:
 		if c.OnHand < f.stock[c.SKU].Reserved {
 			res = messages.StockResult{Outcome: messages.OutcomeConflict, Detail: "on_hand is below the reserved stock"}
@@ -143,6 +113,79 @@ func (f *fakeSystem) Request(_ context.Context, cmd, result any) error {
 	return json.Unmarshal(raw, result)
 }
 
+// The view of the API: the fake system's own data.
+
+func toView(o messages.Order) view.Order {
+	return view.Order{ID: o.OrderID, CustomerID: o.CustomerID, Items: o.Items, Placed: true, Status: o.Status,
+		Reason: o.Reason, History: o.History, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+func (f *fakeSystem) Order(_ context.Context, id string) (view.Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, o := range f.orders {
+		if o.OrderID == id {
+			v := toView(o)
+			v.Timeline = f.timeline[id]
+			return v, nil
+		}
+	}
+	return view.Order{}, view.ErrNotFound
+}
+
+// Orders answers pages of q.Limit; the cursor is the offset of the next page.
+func (f *fakeSystem) Orders(_ context.Context, q view.ListOrders) (view.Page, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, q)
+	var out []view.Order
+	for _, o := range f.orders {
+		if (q.Status == "" || o.Status == q.Status) && (q.CustomerID == "" || o.CustomerID == q.CustomerID) {
+			out = append(out, toView(o))
+		}
+	}
+	from, _ := strconv.Atoi(q.Cursor)
+	from = min(from, len(out))
+	to := min(from+q.Limit, len(out))
+	page := view.Page{Orders: out[from:to]}
+	if to < len(out) {
+		page.NextCursor = strconv.Itoa(to)
+	}
+	return page, nil
+}
+
+func (f *fakeSystem) Shipment(context.Context, string) (messages.Shipment, error) {
+	return messages.Shipment{}, view.ErrNotFound
+}
+
+func (f *fakeSystem) Stock(_ context.Context, sku string) (view.StockLevel, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.stock[sku]
+	if !ok {
+		return view.StockLevel{}, view.ErrNotFound
+	}
+	return view.LevelFrom(l, time.Time{}), nil
+}
+
+func (f *fakeSystem) AllStock(context.Context) ([]view.StockLevel, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []view.StockLevel
+	for _, l := range f.stock {
+		out = append(out, view.LevelFrom(l, time.Time{}))
+	}
+	return out, nil
+}
+
+func (f *fakeSystem) MergeOrder(context.Context, messages.Order, view.Source) error { return nil }
+
+func (f *fakeSystem) MergeShipment(context.Context, messages.Shipment, view.Source) error {
+	return nil
+}
+
+func (f *fakeSystem) StockLevel(context.Context, messages.StockLevel, time.Time) error { return nil }
+
 func (f *fakeSystem) sentOf(kind string) []any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -168,7 +211,7 @@ func newFixture(t *testing.T, cfg dashboard.Config, extra ...func(http.Handler) 
 	keys, err := httpapi.ParseAPIKeys(operatorKey + "=operator," + operatorKey2 + "=operator," + customerKey + "=customer:c-1," + courierKey + "=courier")
 	require.NoError(t, err)
 	sys := newFakeSystem()
-	api := httpapi.NewHandler(httpapi.Config{Commands: sys, Auth: keys, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
+	api := httpapi.NewHandler(httpapi.Config{Commands: sys, Views: sys, Auth: keys, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
 	for _, wrap := range extra {
 		api = wrap(api)
 	}
@@ -501,14 +544,13 @@ func TestCountsAreBounded(t *testing.T) {
 
 func TestOrderPageShowsTheTimelineOrTheHistory(t *testing.T) {
 	t.Parallel()
-	timeline := func(next http.Handler) http.Handler {
+	// An older gateway, without the timeline endpoint.
+	noTimeline := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/orders/o-1/timeline" {
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = io.WriteString(w, `{"order_id":"o-1","steps":[
-					{"at":"2026-12-01T11:59:30Z","service":"orders","step":"placed","correlation_id":"corr-1","trace_id":"t-1"},
-					{"at":"2026-12-01T11:59:30.5Z","service":"inventory","step":"stock_held","sku":"SKU-1","quantity":2,"correlation_id":"corr-1"},
-					{"at":"2026-12-01T11:59:31Z","service":"orders","step":"confirmed","correlation_id":"corr-1"}]}`)
+			if strings.HasSuffix(r.URL.Path, "/timeline") {
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = io.WriteString(w, `{"title":"Not Found","status":404,"detail":"no such resource"}`)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -516,20 +558,48 @@ func TestOrderPageShowsTheTimelineOrTheHistory(t *testing.T) {
 	}
 	t.Run("timeline", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, dashboard.Config{}, timeline)
+		f := newFixture(t, dashboard.Config{})
+		at := now.Add(-30 * time.Second)
+		f.sys.mu.Lock()
+		f.sys.timeline["o-1"] = []view.Step{
+			{Step: "placed", Service: "orders", At: at, CorrelationID: "corr-1", TraceID: "trace-1"},
+			{Step: "stock_held", Service: "inventory", SKU: "SKU-1", At: at.Add(time.Millisecond), CorrelationID: "corr-1"},
+			{Step: "confirmed", Service: "orders", At: at.Add(2 * time.Millisecond), CorrelationID: "corr-1", Detail: "all <held>"},
+		}
+		f.sys.mu.Unlock()
 		session, _ := f.login(operatorKey)
 		res := f.do(http.MethodGet, "/ui/orders/o-1", nil, session)
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		body := bodyOf(t, res)
 		assert.Equal(t, 3, strings.Count(body, `<tr class="step">`))
-		assert.Contains(t, body, "stock_held")
-		assert.Contains(t, body, "quantity=2 sku=SKU-1", "keys the page does not know are shown too")
+		assert.Contains(t, body, "<td>inventory</td><td>stock_held</td>")
+		assert.Contains(t, body, "sku=SKU-1", "keys the page has no column for are shown too")
+		assert.Contains(t, body, "<code>trace-1</code>")
+		assert.Contains(t, body, "all &lt;held&gt;")
 		assert.NotContains(t, body, `id="timeline-note"`)
 		assert.Empty(t, validateHTML([]byte(body), true))
 	})
+	t.Run("a timeline of another schema", func(t *testing.T) {
+		t.Parallel()
+		other := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/orders/o-1/timeline" {
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = io.WriteString(w, `{"order_id":"o-1","events":[{"time":"2026-12-01T11:59:30Z","source":"orders","kind":"placed","quantity":2}]}`)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
+		f := newFixture(t, dashboard.Config{}, other)
+		session, _ := f.login(operatorKey)
+		body := bodyOf(t, f.do(http.MethodGet, "/ui/orders/o-1", nil, session))
+		assert.Contains(t, body, "<td>2026-12-01T11:59:30Z</td><td>orders</td><td>placed</td>")
+		assert.Contains(t, body, "quantity=2")
+	})
 	t.Run("no timeline endpoint", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, dashboard.Config{})
+		f := newFixture(t, dashboard.Config{}, noTimeline)
 		session, _ := f.login(operatorKey)
 		res := f.do(http.MethodGet, "/ui/orders/o-1", nil, session)
 		require.Equal(t, http.StatusOK, res.StatusCode)
