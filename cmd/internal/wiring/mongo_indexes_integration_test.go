@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/bson"
 
-	"github.com/orderflow/orderflow/app/inventory"
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
 )
@@ -44,8 +44,8 @@ func TestMongoIndexes(t *testing.T) {
 	})
 	st, err := wiring.NewMongoStores(t.Context(), mongoClient, prefix)
 	require.NoError(t, err)
-	// Products have only the _id index: their collection exists once a product does.
-	_, err = st.Products.Update(t.Context(), "SKU-1", func(p *inventory.Product) error { return p.SetOnHand(1, time.Now()) })
+	// A collection with only the _id index exists once a document does.
+	_, err = st.View.UpdateStock(t.Context(), "SKU-1", func(l *view.StockLevel) error { l.Revision++; return nil })
 	require.NoError(t, err)
 
 	newestFirst := "created_at -1, _id -1"
@@ -68,14 +68,27 @@ func TestMongoIndexes(t *testing.T) {
 			mongostore.PoisonCollection: poison,
 		},
 		dbs.Inventory: {
-			mongostore.ProductsCollection:     {"_id_": "_id 1"},
+			mongostore.ProductsCollection:     {"_id_": "_id 1", "level_pending": "level_pending 1"},
 			mongostore.ReservationsCollection: {"_id_": "_id 1", "unpublished": "unpublished_since 1"},
 			mongostore.PoisonCollection:       poison,
+		},
+		// The gateway's view (its indexes are the view's: see ViewStore.EnsureIndexes).
+		dbs.Gateway: {
+			mongostore.ViewOrdersCollection: {
+				"_id_":                  "_id 1",
+				"newest_first":          newestFirst,
+				"customer_newest_first": "customer_id 1, " + newestFirst,
+				"status_newest_first":   "status 1, " + newestFirst,
+			},
+			mongostore.ViewStockCollection: {"_id_": "_id 1"},
 		},
 		dbs.Delivery: {
 			mongostore.ShipmentsCollection: {"_id_": "_id 1", "due": "next_step_at 1", "unpublished": "unpublished_since 1"},
 			mongostore.PoisonCollection:    poison,
 		},
+	}
+	for _, dbName := range dbs.All() {
+		require.Contains(t, want, dbName, "every service database is listed")
 	}
 	for dbName, colls := range want {
 		db := mongoClient.Database(dbName)
