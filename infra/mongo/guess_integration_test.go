@@ -14,7 +14,6 @@ import (
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
-	"github.com/orderflow/orderflow/messages"
 )
 
 // An Update writes first on a guess of what is stored (what this repository
@@ -156,6 +155,6 @@ func TestSettleKnowsTheHoldsItPlaced(t *testing.T) {
 
 	p, err := theirs.Get(ctx, "SKU-1")
 	require.NoError(t, err)
-	assert.Equal(t, messages.StockLevel{SKU: "SKU-1", OnHand: 7, Reserved: 0, Available: 7}, p.Level(), "committed 3 once, released 2, committed nothing more")
+	assert.Equal(t, []int{7, 0, 7}, []int{p.OnHand, p.Reserved, p.Available()}, "on hand, reserved, available: committed 3 once, released 2, committed nothing more")
 	assert.Empty(t, p.Holds)
 }
