@@ -34,18 +34,18 @@ func TestUpdateWritesOnAGuessOnlyWhenTheGuessIsWhatIsStored(t *testing.T) {
 	errNo := errors.New("a business no")
 
 	// commands runs an update on mine and returns the commands it sent.
-	commands := func(fn func(*orders.Order) error) (orders.Order, error, map[string]int64) {
+	commands := func(fn func(*orders.Order) error) (orders.Order, map[string]int64, error) {
 		before := counter.Snapshot()
 		o, err := mine.Update(ctx, "order-1", fn)
 		got := map[string]int64{}
 		for k, n := range counter.Since(before) {
 			got[k.Command] += n
 		}
-		return o, err, got
+		return o, got, err
 	}
 
 	// A new order: inserted without a read.
-	o, err, cmds := commands(func(o *orders.Order) error {
+	o, cmds, err := commands(func(o *orders.Order) error {
 		return o.Place("cust", []orders.Item{{SKU: "SKU-1", Quantity: 1}}, now, "corr")
 	})
 	require.NoError(t, err)
@@ -53,7 +53,7 @@ func TestUpdateWritesOnAGuessOnlyWhenTheGuessIsWhatIsStored(t *testing.T) {
 	assert.Equal(t, int64(1), o.Revision)
 
 	// The next change, on what it wrote: one replace, no read.
-	o, err, cmds = commands(func(o *orders.Order) error { o.MarkPublished(len(o.History)); return nil })
+	o, cmds, err = commands(func(o *orders.Order) error { o.MarkPublished(len(o.History)); return nil })
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int64{"update": 1}, cmds, "a change of what this repository wrote last")
 	assert.Equal(t, int64(2), o.Revision)
@@ -61,7 +61,7 @@ func TestUpdateWritesOnAGuessOnlyWhenTheGuessIsWhatIsStored(t *testing.T) {
 	// A change that changes nothing on the guess writes nothing: the answer
 	// comes from a read.
 	var sawNew []bool
-	_, err, cmds = commands(func(o *orders.Order) error { sawNew = append(sawNew, o.IsNew()); return nil })
+	_, cmds, err = commands(func(o *orders.Order) error { sawNew = append(sawNew, o.IsNew()); return nil })
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int64{"find": 1}, cmds, "no change on the guess: decided on a read")
 	assert.Equal(t, []bool{false, false}, sawNew)
@@ -89,7 +89,7 @@ func TestUpdateWritesOnAGuessOnlyWhenTheGuessIsWhatIsStored(t *testing.T) {
 	_, err = theirs.Update(ctx, "order-1", func(o *orders.Order) error { o.Confirm(now, "corr-2"); return nil })
 	require.NoError(t, err)
 	var seen []orders.Status
-	o, err, cmds = commands(func(o *orders.Order) error {
+	o, cmds, err = commands(func(o *orders.Order) error {
 		seen = append(seen, o.Status)
 		o.MarkShipmentScheduled()
 		return nil
@@ -107,7 +107,7 @@ func TestUpdateWritesOnAGuessOnlyWhenTheGuessIsWhatIsStored(t *testing.T) {
 	_, err = theirs.Update(ctx, "order-1", func(o *orders.Order) error { o.MarkStockSettled(); return nil })
 	require.NoError(t, err)
 	var settled []bool
-	_, err, cmds = commands(func(o *orders.Order) error {
+	_, cmds, err = commands(func(o *orders.Order) error {
 		settled = append(settled, o.StockSettled)
 		if !o.StockSettled {
 			return errNo
