@@ -86,7 +86,9 @@ func BenchmarkE2EKafka(b *testing.B) {
 	env := []string{
 		"KAFKA_BROKERS=" + brokers, "KAFKA_TOPIC_PREFIX=" + k.prefix, "KAFKA_PARTITIONS=" + strconv.Itoa(partitions),
 		"MONGODB_URI=", // memory stores, whatever the run's environment says
-		"SEED_DEMO=false", "COURIER=manual", "LOG_LEVEL=warn",
+		// As in the embedded benchmark's harness: no sweeper, which would nudge
+		// every confirmed order waiting for the manual courier after 30 s.
+		"SEED_DEMO=false", "COURIER=manual", "SAGA_STUCK_AFTER=0", "LOG_LEVEL=warn",
 		"API_KEYS=" + token + "=operator", "RATE_LIMIT_OPERATOR=off",
 	}
 	for i, name := range []string{"orders", "inventory", "delivery", "gateway"} {
