@@ -100,6 +100,7 @@ func BenchmarkE2EKafka(b *testing.B) {
 	}
 	url := "http://" + addrs[0]
 	waitGatewayAnswers(b, url, token, 90*time.Second)
+	waitOrderConfirmed(b, url, token, 90*time.Second)
 
 	null := httptest.NewServer(loadgen.NullServer())
 	b.Cleanup(null.Close)
@@ -420,6 +421,25 @@ func waitGatewayAnswers(b testing.TB, url, token string, within time.Duration) {
 			b.FailNow()
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// waitOrderConfirmed places orders one at a time until one is CONFIRMED: the
+// gateway's GETs answer from its view, so only a whole saga proves that every
+// consumer group has its partitions; until then the first phase would
+// measure the rebalancing.
+func waitOrderConfirmed(b testing.TB, url, token string, within time.Duration) {
+	b.Helper()
+	cfg := loadgen.DefaultConfig()
+	cfg.URL, cfg.Token, cfg.Progress, cfg.Clients = url, token, 0, 1
+	cfg.SKUs, cfg.Stock, cfg.Duration, cfg.FollowTimeout = "WARM-UP", 1_000_000, time.Millisecond, 30*time.Second
+	deadline := time.Now().Add(within)
+	for {
+		res, err := loadgen.Run(b.Context(), cfg, nil)
+		if err == nil && res.Confirmed > 0 {
+			return
+		}
+		require.False(b, time.Now().After(deadline), "no order confirmed within %s: %+v %v", within, res, err)
 	}
 }
 
