@@ -8,7 +8,6 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 )
 
 // PubSub is a publisher plus a way to subscribe as a consumer group. Handler
@@ -22,6 +21,12 @@ type PubSub struct {
 	// NewestSubscriber returns a subscriber for a group that only wants what is
 	// published from now on (a gateway instance's replies).
 	NewestSubscriber func(consumerGroup string) (message.Subscriber, error)
+	// FilteredSubscriber, when set, returns a subscriber for the group that is
+	// handed only the messages keep says yes to, where a transport can leave
+	// the others out at no risk (in one process: what nobody handles needs no
+	// delivery, no ack and no redelivery). Nil where every message must be
+	// consumed to move on (a broker's partition): use Subscriber.
+	FilteredSubscriber func(consumerGroup string, keep func(*message.Message) bool) (message.Subscriber, error)
 	// Drain, when set, waits until every message published so far has been
 	// handled. A transport that keeps nothing (GoChannel) needs it to stop
 	// without losing messages; a broker redelivers what was not acked instead.
@@ -30,18 +35,22 @@ type PubSub struct {
 	Close func() error
 }
 
-// NewGoChannel returns an in-process PubSub. GoChannel has no consumer groups:
-// every subscription gets every message, which is what one handler per topic
-// needs. It keeps nothing: messages in flight are lost with the process, so a
-// graceful stop drains it first.
-func NewGoChannel(logger watermill.LoggerAdapter) PubSub {
-	ch := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 256}, logger)
-	t := newInflight(ch, ch)
+// NewGoChannel returns an in-process PubSub with the semantics of Watermill's
+// GoChannel (see inProcess). There are no consumer groups: every subscription
+// gets every message, which is what one handler per topic needs. It keeps
+// nothing: messages in flight are lost with the process, so a graceful stop
+// drains it first. The logger is unused: the transport logs nothing.
+func NewGoChannel(watermill.LoggerAdapter) PubSub {
+	t := newInProcess()
+	sub := func(string) (message.Subscriber, error) { return publisher{t}, nil }
 	return PubSub{
-		Publisher:        t,
-		Subscriber:       func(string) (message.Subscriber, error) { return t, nil },
-		NewestSubscriber: func(string) (message.Subscriber, error) { return t, nil },
-		Drain:            t.drain,
-		Close:            ch.Close,
+		Publisher:        publisher{t},
+		Subscriber:       sub,
+		NewestSubscriber: sub,
+		FilteredSubscriber: func(_ string, keep func(*message.Message) bool) (message.Subscriber, error) {
+			return filteredSubscriber{p: t, keep: keep}, nil
+		},
+		Drain: t.drain,
+		Close: t.Close,
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/orderflow/orderflow/app/poison"
 	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/handlers"
+	"github.com/orderflow/orderflow/handlers/dashboard"
 	deliveryhandlers "github.com/orderflow/orderflow/handlers/delivery"
 	"github.com/orderflow/orderflow/handlers/httpapi"
 	inventoryhandlers "github.com/orderflow/orderflow/handlers/inventory"
@@ -305,7 +306,7 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 	if err != nil {
 		return nil, err
 	}
-	s.Handler = httpapi.NewHandler(httpapi.Config{
+	api := httpapi.NewHandler(httpapi.Config{
 		Auth:               auth,
 		RateLimits:         limits,
 		AnonymousRateLimit: anonymous,
@@ -326,5 +327,13 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 		},
 		Logger: d.Logger.With("service", "gateway"),
 	})
+	// The operator dashboard at / is a client of the API, in process.
+	dash := dashboard.New(api, dashboard.Config{
+		Logger:        d.Logger.With("service", "gateway", "component", "dashboard"),
+		SecureCookies: d.Config.DashboardSecureCookies,
+		LowStock:      d.Config.DashboardLowStock,
+		Now:           d.Now,
+	})
+	s.Handler = dashboard.Mount(dash, api)
 	return s, nil
 }
