@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.mongodb.org/mongo-driver/event"
+
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
 )
 
@@ -20,15 +22,15 @@ type OpenedStores struct {
 
 // OpenStores returns MongoDB stores when MONGODB_URI is set (connecting, failing
 // within ~10 s when MongoDB does not answer, and creating the indexes), else
-// in-memory stores.
-func OpenStores(ctx context.Context, cfg Config) (Stores, OpenedStores, error) {
+// in-memory stores. The monitors (nil ones skipped) see every MongoDB command.
+func OpenStores(ctx context.Context, cfg Config, monitors ...*event.CommandMonitor) (Stores, OpenedStores, error) {
 	if cfg.MongoDBURI == "" {
 		return NewMemoryStores(), OpenedStores{
 			Describe: []any{"storage", "in memory: data is lost when the process stops"},
 			Close:    func() {},
 		}, nil
 	}
-	client, err := mongostore.Connect(ctx, cfg.MongoDBURI)
+	client, err := mongostore.Connect(ctx, cfg.MongoDBURI, monitors...)
 	if err != nil {
 		return Stores{}, OpenedStores{}, err
 	}
