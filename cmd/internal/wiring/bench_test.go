@@ -35,7 +35,13 @@ func BenchmarkPlaceOrder(b *testing.B) {
 // orders → inventory → orders) for orders placed concurrently: the time from
 // the first POST until every order is confirmed, per order.
 func BenchmarkOrderToConfirmed(b *testing.B) {
-	h := start(b)
+	benchOrderToConfirmed(b)
+}
+
+// benchOrderToConfirmed runs BenchmarkOrderToConfirmed on a system started
+// with opts and returns the orders/s it measured.
+func benchOrderToConfirmed(b *testing.B, opts ...option) float64 {
+	h := start(b, opts...)
 	h.setStock("SKU-BENCH", messages.MaxOnHand)
 	items := []messages.Item{item("SKU-BENCH", 1)}
 	var placed atomic.Int64
@@ -58,5 +64,7 @@ func BenchmarkOrderToConfirmed(b *testing.B) {
 		return string(body) == "{\"orders\":[]}\n"
 	}, time.Minute, time.Millisecond)
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+	rate := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "orders/s")
+	return rate
 }

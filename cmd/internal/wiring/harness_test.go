@@ -22,6 +22,7 @@ import (
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
 	"github.com/orderflow/orderflow/infra/logging"
 	"github.com/orderflow/orderflow/infra/pubsub"
+	"github.com/orderflow/orderflow/infra/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -54,6 +55,7 @@ type options struct {
 	relayInterval, relayAfter time.Duration
 	stuckAfter, sweepInterval time.Duration
 	metrics                   prometheus.Registerer
+	tracing                   *tracing.Tracing
 }
 
 type option func(*options)
@@ -84,6 +86,10 @@ func withSweeper(interval, stuckAfter time.Duration) option {
 
 func withMetrics(reg prometheus.Registerer) option {
 	return func(o *options) { o.metrics = reg }
+}
+
+func withTracing(tr *tracing.Tracing) option {
+	return func(o *options) { o.tracing = tr }
 }
 
 func start(t testing.TB, opts ...option) *harness {
@@ -118,7 +124,7 @@ func start(t testing.TB, opts ...option) *harness {
 	if o.stores != nil {
 		stores = *o.stores
 	}
-	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware, Metrics: o.metrics}, stores)
+	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware, Metrics: o.metrics, Tracing: o.tracing}, stores)
 	require.NoError(t, err)
 
 	started := make(chan struct{})
