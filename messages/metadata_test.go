@@ -1,13 +1,11 @@
-package messages_test
+package messages
 
 import (
 	"context"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
-
-	"github.com/orderflow/orderflow/messages"
 )
+
+// The standard library only, as everywhere in messages (see .golangci.yml).
 
 func TestTraceIDFromTraceParent(t *testing.T) {
 	t.Parallel()
@@ -29,14 +27,20 @@ func TestTraceIDFromTraceParent(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.want, messages.TraceIDFromTraceParent(tc.traceparent))
+			if got := TraceIDFromTraceParent(tc.traceparent); got != tc.want {
+				t.Errorf("TraceIDFromTraceParent(%q) = %q, want %q", tc.traceparent, got, tc.want)
+			}
 		})
 	}
 }
 
 func TestTraceIDTravelsInTheContext(t *testing.T) {
 	t.Parallel()
-	assert.Empty(t, messages.TraceID(context.Background()))
-	ctx := messages.WithTraceID(context.Background(), "4bf92f3577b34da6a3ce929d0e0e4736")
-	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", messages.TraceID(ctx))
+	if got := TraceID(context.Background()); got != "" {
+		t.Errorf("TraceID of a bare context = %q, want none", got)
+	}
+	const id = "4bf92f3577b34da6a3ce929d0e0e4736"
+	if got := TraceID(WithTraceID(context.Background(), id)); got != id {
+		t.Errorf("TraceID = %q, want %q", got, id)
+	}
 }

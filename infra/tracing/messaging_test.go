@@ -111,13 +111,13 @@ func TestAHandledMessageContinuesThePublishersTrace(t *testing.T) {
 		"the handler sees the trace ID (messages.TraceID) and its consumer span")
 	attrs := map[string]string{}
 	for _, a := range process.Attributes() {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	assert.Equal(t, "svc.handler", attrs["messaging.consumer.group.name"])
 	assert.Equal(t, "in", attrs["messaging.destination.name"])
 	assert.Equal(t, "corr-1", attrs["orderflow.correlation_id"])
 	name, _ := process.Resource().Set().Value("service.name")
-	assert.Equal(t, "svc", name.Emit())
+	assert.Equal(t, "svc", name.String())
 }
 
 func TestRetriesAndPoisoningAreSpanEvents(t *testing.T) {

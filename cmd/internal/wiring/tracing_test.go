@@ -27,10 +27,10 @@ func (h hop) String() string { return fmt.Sprintf("%s: %s [%s]", h.Service, h.Na
 
 func hopOf(s sdktrace.ReadOnlySpan) hop {
 	service, _ := s.Resource().Set().Value("service.name")
-	h := hop{Service: service.Emit(), Name: s.Name()}
+	h := hop{Service: service.String(), Name: s.Name()}
 	for _, a := range s.Attributes() {
 		if a.Key == tracing.AttrMessageName {
-			h.Message = a.Value.Emit()
+			h.Message = a.Value.String()
 		}
 	}
 	return h
