@@ -38,23 +38,12 @@ func (c FailShipment) PartitionKey() string { return c.OrderID }
 
 // ShipmentCommandResult answers the courier commands: ok, not_found, or conflict
 // (a transition the shipment's status does not allow), with the status after it.
+// Shipment is the shipment after the command (outcome ok), which the gateway
+// merges into its view.
 type ShipmentCommandResult struct {
-	Outcome string `json:"outcome"`
-	Status  string `json:"status,omitempty"`
-	Detail  string `json:"detail,omitempty"`
-}
-
-// GetShipment asks for the shipment of an order.
-type GetShipment struct {
-	OrderID string `json:"order_id"`
-}
-
-// PartitionKey implements Keyed.
-func (c GetShipment) PartitionKey() string { return c.OrderID }
-
-// GetShipmentResult answers GetShipment; Shipment is nil when the outcome is not_found.
-type GetShipmentResult struct {
 	Outcome  string    `json:"outcome"`
+	Status   string    `json:"status,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
 	Shipment *Shipment `json:"shipment,omitempty"`
 }
 

@@ -13,21 +13,7 @@ type SetStock struct {
 // PartitionKey implements Keyed.
 func (c SetStock) PartitionKey() string { return c.SKU }
 
-// GetStock asks for the stock levels of one SKU.
-type GetStock struct {
-	SKU string `json:"sku"`
-}
-
-// PartitionKey implements Keyed.
-func (c GetStock) PartitionKey() string { return c.SKU }
-
-// ListStock asks for the stock levels of every SKU.
-type ListStock struct{}
-
-// PartitionKey implements Keyed.
-func (c ListStock) PartitionKey() string { return "" }
-
-// StockResult answers SetStock and GetStock: ok with the levels, not_found, or
+// StockResult answers SetStock: ok with the levels, or
 // conflict (on_hand below what is reserved) with a detail.
 type StockResult struct {
 	Outcome string      `json:"outcome"`
@@ -35,17 +21,38 @@ type StockResult struct {
 	Stock   *StockLevel `json:"stock,omitempty"`
 }
 
-// ListStockResult answers ListStock, sorted by SKU.
-type ListStockResult struct {
-	Stock []StockLevel `json:"stock"`
-}
-
 // StockLevel is the inventory's view of one SKU. Available = OnHand - Reserved.
+// Revision is the product's revision: it grows with every change, so of two
+// levels of one SKU the one with the higher revision is the later.
 type StockLevel struct {
 	SKU       string `json:"sku"`
 	OnHand    int    `json:"on_hand"`
 	Reserved  int    `json:"reserved"`
 	Available int    `json:"available"`
+	Revision  int64  `json:"revision,omitempty"`
+}
+
+// StockLevelChanged: the stock of a SKU changed (set by hand, seeded, or held,
+// released or committed for an order); it carries the whole level, so a
+// consumer needs none of the earlier ones. The inventory publishes it after
+// the change is stored and keeps publishing it until it is (at least once, so
+// a consumer may see it again, or an older one after a newer: Revision says
+// which is the later). Partition key: the SKU.
+type StockLevelChanged struct {
+	SKU        string    `json:"sku"`
+	OnHand     int       `json:"on_hand"`
+	Reserved   int       `json:"reserved"`
+	Available  int       `json:"available"`
+	Revision   int64     `json:"revision"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// PartitionKey implements Keyed.
+func (e StockLevelChanged) PartitionKey() string { return e.SKU }
+
+// Level returns the level the event carries.
+func (e StockLevelChanged) Level() StockLevel {
+	return StockLevel{SKU: e.SKU, OnHand: e.OnHand, Reserved: e.Reserved, Available: e.Available, Revision: e.Revision}
 }
 
 // Reasons a line of an order could not be reserved.

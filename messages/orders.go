@@ -64,43 +64,13 @@ type CancelOrder struct {
 func (c CancelOrder) PartitionKey() string { return c.OrderID }
 
 // CancelOrderResult answers CancelOrder: ok (cancelled now or before), not_found, or conflict.
+// Order is the order after the command (ok and conflict), which the gateway
+// merges into its view so that a client reads its own cancellation at once.
 type CancelOrderResult struct {
 	Outcome string `json:"outcome"`
 	Status  string `json:"status,omitempty"`
 	Detail  string `json:"detail,omitempty"`
-}
-
-// GetOrder asks for one order.
-type GetOrder struct {
-	OrderID string `json:"order_id"`
-}
-
-// PartitionKey implements Keyed.
-func (c GetOrder) PartitionKey() string { return c.OrderID }
-
-// GetOrderResult answers GetOrder; Order is nil when the outcome is not_found.
-type GetOrderResult struct {
-	Outcome string `json:"outcome"`
 	Order   *Order `json:"order,omitempty"`
-}
-
-// ListOrders asks for a page of orders, newest first.
-type ListOrders struct {
-	CustomerID string `json:"customer_id,omitempty"`
-	Status     string `json:"status,omitempty"`
-	Limit      int    `json:"limit"`
-	Cursor     string `json:"cursor,omitempty"`
-}
-
-// PartitionKey implements Keyed.
-func (c ListOrders) PartitionKey() string { return c.CustomerID }
-
-// ListOrdersResult answers ListOrders. Outcome is invalid for a cursor or status that cannot be read.
-type ListOrdersResult struct {
-	Outcome    string  `json:"outcome"`
-	Detail     string  `json:"detail,omitempty"`
-	Orders     []Order `json:"orders"`
-	NextCursor string  `json:"next_cursor,omitempty"`
 }
 
 // Order is the orders service's view of one order.

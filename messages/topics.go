@@ -26,15 +26,10 @@ const (
 var commandTopics = map[string]string{
 	"PlaceOrder":       "orders.commands.place_order",
 	"CancelOrder":      "orders.commands.cancel_order",
-	"GetOrder":         "orders.commands.get_order",
-	"ListOrders":       "orders.commands.list_orders",
 	"SetStock":         "inventory.commands.set_stock",
-	"GetStock":         "inventory.commands.get_stock",
-	"ListStock":        "inventory.commands.list_stock",
 	"DispatchShipment": "delivery.commands.dispatch_shipment",
 	"DeliverShipment":  "delivery.commands.deliver_shipment",
 	"FailShipment":     "delivery.commands.fail_shipment",
-	"GetShipment":      "delivery.commands.get_shipment",
 }
 
 // eventTopics maps each event name to the topic of the service that publishes it.
@@ -50,6 +45,7 @@ var eventTopics = map[string]string{
 	"StockReservationFailed": TopicInventoryEvents,
 	"StockReleased":          TopicInventoryEvents,
 	"StockCommitted":         TopicInventoryEvents,
+	"StockLevelChanged":      TopicInventoryEvents,
 	"ShipmentScheduled":      TopicDeliveryEvents,
 	"ShipmentDispatched":     TopicDeliveryEvents,
 	"ShipmentDelivered":      TopicDeliveryEvents,

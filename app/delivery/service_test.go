@@ -2,85 +2,26 @@ package delivery_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/app/apptest"
 	"github.com/orderflow/orderflow/app/delivery"
 	"github.com/orderflow/orderflow/infra/memory"
 	"github.com/orderflow/orderflow/messages"
 )
-
-var errBroker = errors.New("broker unavailable")
-
-// published is an event as the publisher got it, with the correlation ID of
-// the context it was published with.
-type published struct {
-	Event         any
-	CorrelationID string
-}
-
-// recordingPublisher records what is published; it can fail the next calls.
-type recordingPublisher struct {
-	mu       sync.Mutex
-	failures int
-	events   []published
-}
-
-func (p *recordingPublisher) Publish(ctx context.Context, event any) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.failures > 0 {
-		p.failures--
-		return errBroker
-	}
-	p.events = append(p.events, published{Event: event, CorrelationID: messages.CorrelationID(ctx)})
-	return nil
-}
-
-func (p *recordingPublisher) failNext(n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.failures = n
-}
-
-func (p *recordingPublisher) published() []published {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.events)
-}
-
-// clock is a settable clock for NewService.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 var autoCourier = delivery.Courier{Auto: true, DispatchAfter: 10 * time.Minute, DeliverAfter: 30 * time.Minute}
 
 type fixture struct {
 	svc    *delivery.Service
 	repo   delivery.Repository
-	events *recordingPublisher
-	clock  *clock
+	events *apptest.Publisher
+	clock  *apptest.Clock
 }
 
 func newFixture(courier delivery.Courier) *fixture {
@@ -88,7 +29,7 @@ func newFixture(courier delivery.Courier) *fixture {
 }
 
 func newFixtureWith(repo delivery.Repository, courier delivery.Courier) *fixture {
-	f := &fixture{repo: repo, events: &recordingPublisher{}, clock: &clock{now: t0}}
+	f := &fixture{repo: repo, events: &apptest.Publisher{}, clock: apptest.NewClock(t0)}
 	f.svc = delivery.NewService(f.repo, f.events, courier, f.clock.Now)
 	return f
 }
@@ -118,8 +59,8 @@ func TestScheduleShipment_schedulesOnceAndAnnouncesAgain(t *testing.T) {
 	f.clock.Set(t0.Add(time.Minute))
 	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-nudge"))
 
-	scheduled := published{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"}
-	assert.Equal(t, []published{scheduled, scheduled}, f.events.published())
+	scheduled := apptest.Published{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"}
+	assert.Equal(t, []apptest.Published{scheduled, scheduled}, f.events.Published())
 	assert.Len(t, f.stored(t, "order-1").History, 1, "scheduled once")
 	s, err := f.svc.GetShipment(t.Context(), "order-1")
 	require.NoError(t, err)
@@ -135,20 +76,20 @@ func TestScheduleShipment_invalid(t *testing.T) {
 
 	require.ErrorIs(t, f.svc.ScheduleShipment(t.Context(), "", "cust-1", "corr"), messages.ErrInvalid)
 	require.ErrorIs(t, f.svc.CancelShipment(t.Context(), "", "corr"), messages.ErrInvalid)
-	assert.Empty(t, f.events.published())
+	assert.Empty(t, f.events.Published())
 }
 
 func TestScheduleShipment_redeliveryPublishesWhatACrashLeftUnpublished(t *testing.T) {
 	t.Parallel()
 	f := newFixture(autoCourier)
-	f.events.failNext(1)
+	f.events.FailNext(1)
 
-	require.ErrorIs(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"), errBroker)
+	require.ErrorIs(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"), apptest.ErrBroker)
 	saved := f.stored(t, "order-1")
 	assert.Len(t, saved.Unpublished(), 1)
 	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-retry"))
 
-	assert.Equal(t, []published{{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"}}, f.events.published())
+	assert.Equal(t, []apptest.Published{{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"}}, f.events.Published())
 }
 
 // The order was cancelled before it was confirmed: the shipment is called off
@@ -160,7 +101,7 @@ func TestCancelShipment_beforeScheduleLeavesAHiddenTombstone(t *testing.T) {
 	require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
 	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
 
-	assert.Empty(t, f.events.published())
+	assert.Empty(t, f.events.Published())
 	stored := f.stored(t, "order-1")
 	assert.True(t, stored.Tombstone)
 	assert.Equal(t, delivery.StatusCancelled, stored.Status)
@@ -169,7 +110,7 @@ func TestCancelShipment_beforeScheduleLeavesAHiddenTombstone(t *testing.T) {
 	_, err = f.svc.Dispatch(t.Context(), "order-1", "corr-courier")
 	require.ErrorIs(t, err, delivery.ErrNotFound)
 	assert.Zero(t, f.advance(t, t0.Add(24*time.Hour)))
-	assert.Empty(t, f.events.published())
+	assert.Empty(t, f.events.Published())
 }
 
 func TestCancelShipment(t *testing.T) {
@@ -195,8 +136,8 @@ func TestCancelShipment(t *testing.T) {
 			require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
 			require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
 
-			got := f.events.published()
-			assert.Equal(t, published{Event: messages.ShipmentCancelled{OrderID: "order-1", OccurredAt: t0.Add(time.Minute)}, CorrelationID: "corr-cancel"}, got[len(got)-1])
+			got := f.events.Published()
+			assert.Equal(t, apptest.Published{Event: messages.ShipmentCancelled{OrderID: "order-1", OccurredAt: t0.Add(time.Minute)}, CorrelationID: "corr-cancel"}, got[len(got)-1])
 			assert.Len(t, got, map[bool]int{false: 2, true: 3}[tt.dispatched], "cancelled once")
 			s, err := f.svc.GetShipment(t.Context(), "order-1")
 			require.NoError(t, err)
@@ -206,7 +147,7 @@ func TestCancelShipment(t *testing.T) {
 			assert.Zero(t, f.advance(t, t0.Add(24*time.Hour)))
 			_, err = f.svc.Deliver(t.Context(), "order-1", "corr-courier")
 			require.ErrorIs(t, err, delivery.ErrNotAllowed)
-			assert.Len(t, f.events.published(), len(got))
+			assert.Len(t, f.events.Published(), len(got))
 		})
 	}
 }
@@ -224,7 +165,7 @@ func TestCancelShipment_afterDeliveryChangesNothing(t *testing.T) {
 	require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
 
 	assert.Equal(t, before, f.stored(t, "order-1"))
-	assert.Len(t, f.events.published(), 3)
+	assert.Len(t, f.events.Published(), 3)
 }
 
 func TestCourier_commands(t *testing.T) {
@@ -261,14 +202,14 @@ func TestCourier_commands(t *testing.T) {
 	_, err = f.svc.Fail(t.Context(), "order-2", "nobody home", "corr-courier-2")
 	require.NoError(t, err)
 
-	assert.Equal(t, []published{
+	assert.Equal(t, []apptest.Published{
 		{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"},
 		{Event: messages.ShipmentScheduled{OrderID: "order-2", OccurredAt: t0}, CorrelationID: "corr-confirm-2"},
 		{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchedAt}, CorrelationID: "corr-courier"},
 		{Event: messages.ShipmentDispatched{OrderID: "order-2", OccurredAt: dispatchedAt}, CorrelationID: "corr-courier-2"},
 		{Event: messages.ShipmentDelivered{OrderID: "order-1", DispatchedAt: dispatchedAt, OccurredAt: t0.Add(time.Hour)}, CorrelationID: "corr-courier"},
 		{Event: messages.ShipmentFailed{OrderID: "order-2", Reason: "nobody home", DispatchedAt: dispatchedAt, OccurredAt: t0.Add(time.Hour)}, CorrelationID: "corr-courier-2"},
-	}, f.events.published())
+	}, f.events.Published())
 }
 
 func TestCourier_unknownShipmentIsNotFound(t *testing.T) {
@@ -336,11 +277,11 @@ func TestAdvanceDue_movesShipmentsWhenTheirStepIsDue(t *testing.T) {
 	s := f.stored(t, "order-1")
 	assert.Equal(t, dispatchAt, s.DispatchedAt)
 	assert.True(t, s.NextStepAt.IsZero())
-	assert.Equal(t, []published{
+	assert.Equal(t, []apptest.Published{
 		{Event: messages.ShipmentScheduled{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-confirm"},
 		{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchAt}, CorrelationID: "corr-confirm"},
 		{Event: messages.ShipmentDelivered{OrderID: "order-1", DispatchedAt: dispatchAt, OccurredAt: deliverAt}, CorrelationID: "corr-confirm"},
-	}, f.events.published())
+	}, f.events.Published())
 }
 
 // The courier acts on behalf of the change that scheduled the shipment: its
@@ -364,7 +305,7 @@ func TestAdvanceDue_eventsCarryTheCorrelationIDOfTheSchedule(t *testing.T) {
 	}
 
 	byOrder := map[string][]string{}
-	for _, e := range f.events.published() {
+	for _, e := range f.events.Published() {
 		var orderID string
 		switch ev := e.Event.(type) {
 		case messages.ShipmentDispatched:
@@ -455,8 +396,8 @@ func TestAdvanceDue_stepTakenByAnotherInstance(t *testing.T) {
 
 	assert.Zero(t, moved, "the other instance moved it")
 	assert.Equal(t, delivery.StatusDispatched, f.stored(t, "order-1").Status)
-	assert.Len(t, other.events.published(), 1, "dispatched once, by the other instance")
-	assert.Len(t, f.events.published(), 1, "only the schedule")
+	assert.Len(t, other.events.Published(), 1, "dispatched once, by the other instance")
+	assert.Len(t, f.events.Published(), 1, "only the schedule")
 }
 
 // The simulated courier saves a step, then its publish fails: no message will
@@ -467,9 +408,9 @@ func TestRelayUnpublished_publishesACourierStepWhosePublishFailed(t *testing.T) 
 	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
 	dispatchAt := t0.Add(autoCourier.DispatchAfter)
 	f.clock.Set(dispatchAt)
-	f.events.failNext(1)
+	f.events.FailNext(1)
 	_, err := f.svc.AdvanceDue(t.Context(), 100)
-	require.ErrorIs(t, err, errBroker)
+	require.ErrorIs(t, err, apptest.ErrBroker)
 	require.Equal(t, delivery.StatusDispatched, f.stored(t, "order-1").Status)
 
 	n, err := f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
@@ -484,9 +425,9 @@ func TestRelayUnpublished_publishesACourierStepWhosePublishFailed(t *testing.T) 
 	require.NoError(t, err)
 	assert.Zero(t, n, "published once")
 
-	got := f.events.published()
+	got := f.events.Published()
 	require.Len(t, got, 2)
-	assert.Equal(t, published{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchAt}, CorrelationID: "corr-confirm"}, got[1])
+	assert.Equal(t, apptest.Published{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchAt}, CorrelationID: "corr-confirm"}, got[1])
 	stored := f.stored(t, "order-1")
 	assert.Empty(t, stored.Unpublished())
 }
@@ -497,14 +438,14 @@ func TestScheduleShipment_duplicateAnnouncesTheLatestStep(t *testing.T) {
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, f *fixture)
-		want  []published
+		want  []apptest.Published
 	}{
 		{"dispatched", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
 			f.clock.Set(dispatchAt)
 			_, err := f.svc.Dispatch(t.Context(), "order-1", "corr-courier")
 			require.NoError(t, err)
-		}, []published{{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchAt}, CorrelationID: "corr-courier"}}},
+		}, []apptest.Published{{Event: messages.ShipmentDispatched{OrderID: "order-1", OccurredAt: dispatchAt}, CorrelationID: "corr-courier"}}},
 		{"delivered", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-confirm"))
 			f.clock.Set(dispatchAt)
@@ -512,7 +453,7 @@ func TestScheduleShipment_duplicateAnnouncesTheLatestStep(t *testing.T) {
 			require.NoError(t, err)
 			_, err = f.svc.Deliver(t.Context(), "order-1", "corr-courier")
 			require.NoError(t, err)
-		}, []published{{Event: messages.ShipmentDelivered{OrderID: "order-1", DispatchedAt: dispatchAt, OccurredAt: dispatchAt}, CorrelationID: "corr-courier"}}},
+		}, []apptest.Published{{Event: messages.ShipmentDelivered{OrderID: "order-1", DispatchedAt: dispatchAt, OccurredAt: dispatchAt}, CorrelationID: "corr-courier"}}},
 		{"cancelled before it was scheduled: nothing to tell", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.CancelShipment(t.Context(), "order-1", "corr-cancel"))
 		}, nil},
@@ -522,12 +463,12 @@ func TestScheduleShipment_duplicateAnnouncesTheLatestStep(t *testing.T) {
 			t.Parallel()
 			f := newFixture(delivery.Courier{})
 			tt.setup(t, f)
-			before := f.events.published()
+			before := f.events.Published()
 			history := f.stored(t, "order-1").History
 
 			require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr-nudge"))
 
-			assert.Equal(t, tt.want, nilIfEmpty(f.events.published()[len(before):]))
+			assert.Equal(t, tt.want, nilIfEmpty(f.events.Published()[len(before):]))
 			assert.Equal(t, history, f.stored(t, "order-1").History, "nothing scheduled again")
 		})
 	}

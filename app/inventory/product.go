@@ -88,6 +88,13 @@ type Product struct {
 	// History records the last MaxStockHistory changes of the on-hand stock
 	// by hand (SetStock), and who made them; oldest first.
 	History []StockChange
+	// LevelPending records that the product changed since its stock level was
+	// last published (StockLevelChanged): every change sets it, in the same
+	// atomic write, and only publishing the level of the revision stored
+	// clears it (Products.MarkLevelPublished). So no level is lost to a crash
+	// between the change and its event, and the event of many changes of a
+	// busy SKU is one: the level carries the whole state, not a delta.
+	LevelPending bool
 }
 
 // StockChange is one change of the on-hand stock by hand.
@@ -181,6 +188,7 @@ func (p *Product) Commit(orderID string, now time.Time) {
 func (p *Product) touch(now time.Time) {
 	p.UpdatedAt = now
 	p.Revision++
+	p.LevelPending = true
 }
 
 // Clone returns a deep copy.
@@ -192,5 +200,5 @@ func (p Product) Clone() Product {
 
 // Level converts the product to its contract view.
 func (p Product) Level() messages.StockLevel {
-	return messages.StockLevel{SKU: p.SKU, OnHand: p.OnHand, Reserved: p.Reserved, Available: p.Available()}
+	return messages.StockLevel{SKU: p.SKU, OnHand: p.OnHand, Reserved: p.Reserved, Available: p.Available(), Revision: p.Revision}
 }

@@ -266,7 +266,8 @@ func TestProduct_Level(t *testing.T) {
 	p := stocked(t, 10)
 	require.NoError(t, p.Hold("order-1", 3, t0))
 
-	assert.Equal(t, messages.StockLevel{SKU: "SKU-1", OnHand: 10, Reserved: 3, Available: 7}, p.Level())
+	assert.Equal(t, messages.StockLevel{SKU: "SKU-1", OnHand: 10, Reserved: 3, Available: 7, Revision: p.Revision}, p.Level())
+	assert.Equal(t, int64(2), p.Revision, "set, then held")
 }
 
 func TestProduct_HoldRefusedForLackOfStockSaysWhatIsAvailable(t *testing.T) {

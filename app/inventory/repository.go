@@ -36,6 +36,15 @@ type Products interface {
 	// Commit works as Product.Commit: the order's hold, if any, leaves on-hand
 	// and reserved stock. No hold, or no product, is no change and no error.
 	Commit(ctx context.Context, sku, orderID string, now time.Time) error
+
+	// ListLevelsPending returns up to limit products whose LevelPending is
+	// set, sorted by SKU. What they hold per order may be left out (Holds
+	// nil): a level needs the counts alone.
+	ListLevelsPending(ctx context.Context, limit int) ([]Product, error)
+	// MarkLevelPublished clears LevelPending if the product is still at
+	// revision (its level at that revision was published); a product changed
+	// since stays pending. It does not move the Revision. No product is no error.
+	MarkLevelPublished(ctx context.Context, sku string, revision int64) error
 }
 
 // Reservations stores the reservation of each order.

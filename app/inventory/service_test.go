@@ -2,9 +2,7 @@ package inventory_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,66 +12,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/app/apptest"
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/infra/memory"
 	"github.com/orderflow/orderflow/messages"
 )
 
-var errBroker = errors.New("broker unavailable")
-
-// published is an event as the publisher got it, with the correlation ID of
-// the context it was published with.
-type published struct {
-	Event         any
-	CorrelationID string
-}
-
-// recordingPublisher records what is published; it can fail the next calls.
-type recordingPublisher struct {
-	mu       sync.Mutex
-	failures int
-	events   []published
-}
-
-func (p *recordingPublisher) Publish(ctx context.Context, event any) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.failures > 0 {
-		p.failures--
-		return errBroker
-	}
-	p.events = append(p.events, published{Event: event, CorrelationID: messages.CorrelationID(ctx)})
-	return nil
-}
-
-func (p *recordingPublisher) failNext(n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.failures = n
-}
-
-func (p *recordingPublisher) published() []published {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.events)
-}
-
-// ofType returns the events of type T, in order.
-func ofType[T any](events []published) []T {
-	var out []T
-	for _, e := range events {
-		if ev, ok := e.Event.(T); ok {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
 type fixture struct {
 	svc          *inventory.Service
 	products     inventory.Products
 	reservations *memory.ReservationRepository
-	events       *recordingPublisher
+	events       *apptest.Publisher
 }
 
 func newFixture(t *testing.T, stock map[string]int) *fixture {
@@ -83,7 +32,7 @@ func newFixture(t *testing.T, stock map[string]int) *fixture {
 
 func newFixtureWith(t *testing.T, products inventory.Products, stock map[string]int) *fixture {
 	t.Helper()
-	f := &fixture{products: products, reservations: memory.NewReservationRepository(), events: &recordingPublisher{}}
+	f := &fixture{products: products, reservations: memory.NewReservationRepository(), events: &apptest.Publisher{}}
 	f.svc = inventory.NewService(f.products, f.reservations, f.events, func() time.Time { return t0 })
 	for sku, n := range stock {
 		_, err := f.svc.SetStock(t.Context(), sku, n, "test")
@@ -124,10 +73,10 @@ func TestReserveStock_reservesEveryLine(t *testing.T) {
 	err := f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "C", Quantity: 1}, {SKU: "A", Quantity: 3}}, "corr-1")
 
 	require.NoError(t, err)
-	assert.Equal(t, []published{{
+	assert.Equal(t, []apptest.Published{{
 		Event:         messages.StockReserved{OrderID: "order-1", Items: []messages.Item{{SKU: "A", Quantity: 3}, {SKU: "C", Quantity: 1}}, OccurredAt: t0},
 		CorrelationID: "corr-1",
-	}}, f.events.published())
+	}}, f.events.Published())
 	assert.Equal(t, map[string]int{"order-1": 3}, f.product(t, "A").Holds)
 	a, c := f.product(t, "A"), f.product(t, "C")
 	assert.Equal(t, 7, a.Available())
@@ -151,14 +100,14 @@ func TestReserveStock_allOrNone(t *testing.T) {
 	}, "corr-1")
 
 	require.NoError(t, err, "a business no is an event, not an error")
-	assert.Equal(t, []published{{
+	assert.Equal(t, []apptest.Published{{
 		Event: messages.StockReservationFailed{OrderID: "order-1", Failures: []messages.LineFailure{
 			{SKU: "B", Reason: messages.ReasonInsufficientStock, Requested: 3, Available: 2},
 			{SKU: "D", Reason: messages.ReasonInsufficientStock, Requested: 1, Available: 0},
 			{SKU: "UNKNOWN", Reason: messages.ReasonUnknownSKU, Requested: 1},
 		}, OccurredAt: t0},
 		CorrelationID: "corr-1",
-	}}, f.events.published())
+	}}, f.events.Published())
 	f.assertNothingHeld(t, "A", "B", "C", "D")
 	_, err = f.products.Get(t.Context(), "UNKNOWN")
 	require.ErrorIs(t, err, inventory.ErrUnknownSKU, "a reservation must not create a SKU")
@@ -175,7 +124,7 @@ func TestReserveStock_twiceReservesOnce(t *testing.T) {
 
 	assert.Equal(t, 4, f.product(t, "A").Reserved)
 	assert.Len(t, f.reservation(t, "order-1").History, 1, "decided once")
-	got := f.events.published()
+	got := f.events.Published()
 	require.Len(t, got, 2, "the decision, then announced again for the duplicate")
 	assert.Equal(t, got[0], got[1])
 }
@@ -190,11 +139,11 @@ func TestReserveStock_failedTwiceFailsOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-1"))
 
-	failed := ofType[messages.StockReservationFailed](f.events.published())
+	failed := apptest.OfType[messages.StockReservationFailed](f.events.Published())
 	require.Len(t, failed, 2, "the decision, then announced again for the duplicate")
 	assert.Equal(t, failed[0], failed[1])
 	assert.Len(t, f.reservation(t, "order-1").History, 1, "decided once")
-	assert.Empty(t, ofType[messages.StockReserved](f.events.published()))
+	assert.Empty(t, apptest.OfType[messages.StockReserved](f.events.Published()))
 	f.assertNothingHeld(t, "A")
 }
 
@@ -228,7 +177,7 @@ func TestReserveStock_invalid(t *testing.T) {
 			f.assertNothingHeld(t, "A")
 			_, err = f.reservations.Get(t.Context(), tt.orderID)
 			require.ErrorIs(t, err, inventory.ErrNoReservation)
-			assert.Empty(t, f.events.published())
+			assert.Empty(t, f.events.Published())
 		})
 	}
 }
@@ -248,7 +197,7 @@ func TestReleaseAndCommitStock_invalidOrderIDIsPoison(t *testing.T) {
 		}
 		_, err := f.reservations.Get(t.Context(), id)
 		require.ErrorIs(t, err, inventory.ErrNoReservation)
-		assert.Empty(t, f.events.published())
+		assert.Empty(t, f.events.Published())
 	}
 }
 
@@ -268,10 +217,10 @@ func TestReleaseStock_twiceReleasesOnce(t *testing.T) {
 	assert.Len(t, f.reservation(t, "order-1").History, 2, "reserved, then released once")
 	// The repeated release is answered with the decision again, for an orders
 	// service that may be asking for an answer it never got (its sweeper).
-	released := ofType[messages.StockReleased](f.events.published())
+	released := apptest.OfType[messages.StockReleased](f.events.Published())
 	assert.Equal(t, []messages.StockReleased{{OrderID: "order-1", OccurredAt: t0}, {OrderID: "order-1", OccurredAt: t0}}, released)
-	assert.Equal(t, "corr-cancel", f.events.published()[2].CorrelationID)
-	assert.Equal(t, "corr-cancel", f.events.published()[3].CorrelationID)
+	assert.Equal(t, "corr-cancel", f.events.Published()[2].CorrelationID)
+	assert.Equal(t, "corr-cancel", f.events.Published()[3].CorrelationID)
 }
 
 func TestReleaseStock_beforeReserveWins(t *testing.T) {
@@ -282,8 +231,8 @@ func TestReleaseStock_beforeReserveWins(t *testing.T) {
 	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}}, "corr-place"))
 
 	f.assertNothingHeld(t, "A")
-	assert.Empty(t, ofType[messages.StockReserved](f.events.published()))
-	assert.Empty(t, ofType[messages.StockReservationFailed](f.events.published()))
+	assert.Empty(t, apptest.OfType[messages.StockReserved](f.events.Published()))
+	assert.Empty(t, apptest.OfType[messages.StockReservationFailed](f.events.Published()))
 	r := f.reservation(t, "order-1")
 	assert.Equal(t, inventory.Released, r.Status)
 	assert.Equal(t, []inventory.Line{{SKU: "A", Quantity: 4}}, r.Lines)
@@ -325,7 +274,7 @@ func TestReleaseStock_duringReserveLeavesNothingHeld(t *testing.T) {
 	require.NoError(t, err)
 	f.assertNothingHeld(t, "A", "B", "C")
 	assert.Equal(t, inventory.Released, f.reservation(t, "order-1").Status)
-	assert.Equal(t, []published{{Event: messages.StockReleased{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-cancel"}}, f.events.published())
+	assert.Equal(t, []apptest.Published{{Event: messages.StockReleased{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-cancel"}}, f.events.Published())
 }
 
 func TestCommitStock(t *testing.T) {
@@ -345,15 +294,15 @@ func TestCommitStock(t *testing.T) {
 	assert.Equal(t, 0, b.Reserved)
 	// Committed once (the stock above); the repeated commit is answered with
 	// the decision again.
-	committed := ofType[messages.StockCommitted](f.events.published())
+	committed := apptest.OfType[messages.StockCommitted](f.events.Published())
 	assert.Equal(t, []messages.StockCommitted{{OrderID: "order-1", OccurredAt: t0}, {OrderID: "order-1", OccurredAt: t0}}, committed)
 	assert.Equal(t, inventory.Committed, f.reservation(t, "order-1").Status)
 	assert.Len(t, f.reservation(t, "order-1").History, 2, "reserved, then committed once")
 
 	require.NoError(t, f.svc.ReleaseStock(t.Context(), "order-1", "corr-late"))
 	assert.Equal(t, 6, f.product(t, "A").OnHand, "a release after the commit gives nothing back")
-	assert.Empty(t, ofType[messages.StockReleased](f.events.published()))
-	assert.Len(t, ofType[messages.StockCommitted](f.events.published()), 3, "a late release is answered with the commit")
+	assert.Empty(t, apptest.OfType[messages.StockReleased](f.events.Published()))
+	assert.Len(t, apptest.OfType[messages.StockCommitted](f.events.Published()), 3, "a late release is answered with the commit")
 }
 
 func TestCommitStock_withoutReservationDoesNothing(t *testing.T) {
@@ -363,7 +312,7 @@ func TestCommitStock_withoutReservationDoesNothing(t *testing.T) {
 	require.NoError(t, f.svc.CommitStock(t.Context(), "order-1", "corr-deliver"))
 
 	assert.Equal(t, 10, f.product(t, "A").OnHand)
-	assert.Empty(t, f.events.published())
+	assert.Empty(t, f.events.Published())
 }
 
 // The decision is saved, then the broker fails: the redelivered message
@@ -372,20 +321,20 @@ func TestReserveStock_redeliveryPublishesWhatACrashLeftUnpublished(t *testing.T)
 	t.Parallel()
 	f := newFixture(t, map[string]int{"A": 10})
 	lines := []inventory.Line{{SKU: "A", Quantity: 4}}
-	f.events.failNext(1)
+	f.events.FailNext(1)
 
 	err := f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-place")
-	require.ErrorIs(t, err, errBroker)
+	require.ErrorIs(t, err, apptest.ErrBroker)
 	r := f.reservation(t, "order-1")
 	assert.Equal(t, inventory.Reserved, r.Status)
 	assert.Len(t, r.Unpublished(), 1)
 
 	require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-retry"))
 
-	assert.Equal(t, []published{{
+	assert.Equal(t, []apptest.Published{{
 		Event:         messages.StockReserved{OrderID: "order-1", Items: []messages.Item{{SKU: "A", Quantity: 4}}, OccurredAt: t0},
 		CorrelationID: "corr-place",
-	}}, f.events.published())
+	}}, f.events.Published())
 	assert.Equal(t, 4, f.product(t, "A").Reserved)
 	r = f.reservation(t, "order-1")
 	assert.Empty(t, r.Unpublished())
@@ -441,9 +390,9 @@ func TestReserveStock_concurrentOrdersNeverOversell(t *testing.T) {
 	for i, err := range errs {
 		require.NoError(t, err, "order %d", i)
 	}
-	events := f.events.published()
-	reserved := ofType[messages.StockReserved](events)
-	failed := ofType[messages.StockReservationFailed](events)
+	events := f.events.Published()
+	reserved := apptest.OfType[messages.StockReserved](events)
+	failed := apptest.OfType[messages.StockReservationFailed](events)
 	assert.Len(t, reserved, stock)
 	assert.Len(t, failed, orders-stock)
 	assert.Len(t, events, orders)
@@ -463,28 +412,28 @@ func TestReserveStock_concurrentOrdersNeverOversell(t *testing.T) {
 func TestRelayUnpublished_publishesWhatAFailedPublishLeftOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, map[string]int{"A": 10})
-	f.events.failNext(1)
-	require.ErrorIs(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}}, "corr-place"), errBroker)
+	f.events.FailNext(1)
+	require.ErrorIs(t, f.svc.ReserveStock(t.Context(), "order-1", []inventory.Line{{SKU: "A", Quantity: 4}}, "corr-place"), apptest.ErrBroker)
 
 	n, err := f.svc.RelayUnpublished(t.Context(), time.Minute, 100)
 	require.NoError(t, err)
 	assert.Zero(t, n, "within the grace period the handler may still publish it")
-	assert.Empty(t, f.events.published())
+	assert.Empty(t, f.events.Published())
 
 	n, err = f.svc.RelayUnpublished(t.Context(), 0, 100)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	assert.Equal(t, []published{{
+	assert.Equal(t, []apptest.Published{{
 		Event:         messages.StockReserved{OrderID: "order-1", Items: []messages.Item{{SKU: "A", Quantity: 4}}, OccurredAt: t0},
 		CorrelationID: "corr-place",
-	}}, f.events.published())
+	}}, f.events.Published())
 	r := f.reservation(t, "order-1")
 	assert.Empty(t, r.Unpublished())
 
 	n, err = f.svc.RelayUnpublished(t.Context(), 0, 100)
 	require.NoError(t, err)
 	assert.Zero(t, n, "published once")
-	assert.Len(t, f.events.published(), 1)
+	assert.Len(t, f.events.Published(), 1)
 }
 
 // A release saved, then a crash before the holds were given back: the relay
@@ -505,9 +454,9 @@ func TestRelayUnpublished_settlesHoldsBeforeTheEvent(t *testing.T) {
 
 	assert.Equal(t, 1, n)
 	f.assertNothingHeld(t, "A")
-	got := f.events.published()
+	got := f.events.Published()
 	require.Len(t, got, 2)
-	assert.Equal(t, published{Event: messages.StockReleased{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-cancel"}, got[1])
+	assert.Equal(t, apptest.Published{Event: messages.StockReleased{OrderID: "order-1", OccurredAt: t0}, CorrelationID: "corr-cancel"}, got[1])
 }
 
 // An OrderPlaced that comes again for a decided reservation (the orders
@@ -534,12 +483,12 @@ func TestReserveStock_duplicateAnnouncesTheLatestDecision(t *testing.T) {
 			lines := []inventory.Line{{SKU: "A", Quantity: 4}}
 			require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-place"))
 			tt.decide(t, f)
-			before := f.events.published()
+			before := f.events.Published()
 			history := f.reservation(t, "order-1").History
 
 			require.NoError(t, f.svc.ReserveStock(t.Context(), "order-1", lines, "corr-nudge"))
 
-			got := f.events.published()[len(before):]
+			got := f.events.Published()[len(before):]
 			require.Len(t, got, 1)
 			assert.Equal(t, tt.want, got[0].Event)
 			assert.Equal(t, history[len(history)-1].CorrelationID, got[0].CorrelationID, "with the correlation ID of the decision")

@@ -3,87 +3,29 @@ package orders_test
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/app/apptest"
 	"github.com/orderflow/orderflow/app/orders"
 	"github.com/orderflow/orderflow/infra/memory"
 	"github.com/orderflow/orderflow/messages"
 )
 
-var errBroker = errors.New("broker unavailable")
-
-// published is an event as the publisher got it, with the correlation ID of
-// the context it was published with.
-type published struct {
-	Event         any
-	CorrelationID string
-}
-
-// recordingPublisher records what is published; it can fail the next calls.
-type recordingPublisher struct {
-	mu       sync.Mutex
-	failures int
-	events   []published
-}
-
-func (p *recordingPublisher) Publish(ctx context.Context, event any) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.failures > 0 {
-		p.failures--
-		return errBroker
-	}
-	p.events = append(p.events, published{Event: event, CorrelationID: messages.CorrelationID(ctx)})
-	return nil
-}
-
-func (p *recordingPublisher) failNext(n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.failures = n
-}
-
-func (p *recordingPublisher) published() []published {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.events)
-}
-
-// clock is a settable clock for NewService.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type fixture struct {
 	svc    *orders.Service
 	repo   *memory.OrderRepository
-	events *recordingPublisher
-	clock  *clock
+	events *apptest.Publisher
+	clock  *apptest.Clock
 }
 
 func newFixture() *fixture {
-	f := &fixture{repo: memory.NewOrderRepository(), events: &recordingPublisher{}, clock: &clock{now: t0}}
+	f := &fixture{repo: memory.NewOrderRepository(), events: &apptest.Publisher{}, clock: apptest.NewClock(t0)}
 	f.svc = orders.NewService(f.repo, f.events, f.clock.Now)
 	return f
 }
@@ -130,7 +72,7 @@ func TestPlaceOrder_publishesOrderPlacedOnce(t *testing.T) {
 	assert.Equal(t, orders.Placed, outcome)
 	assert.Equal(t, orders.StatusPending, o.Status)
 	assert.Equal(t, t0, o.CreatedAt)
-	assert.Equal(t, []published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.published())
+	assert.Equal(t, []apptest.Published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.Published())
 	assert.Empty(t, unpublished(f.stored(t, "order-1")), "a published event is marked so")
 }
 
@@ -148,7 +90,7 @@ func TestPlaceOrder_duplicatePublishesNothingNew(t *testing.T) {
 	assert.Equal(t, orders.Duplicate, outcome)
 	assert.Equal(t, before, o)
 	assert.Equal(t, before, f.stored(t, "order-1"))
-	assert.Len(t, f.events.published(), 1)
+	assert.Len(t, f.events.Published(), 1)
 }
 
 func TestPlaceOrder_otherContentsConflict(t *testing.T) {
@@ -178,7 +120,7 @@ func TestPlaceOrder_otherContentsConflict(t *testing.T) {
 			assert.Equal(t, orders.Conflict, outcome)
 			assert.Equal(t, before, o, "a conflict returns the order that exists")
 			assert.Equal(t, before, f.stored(t, "order-1"))
-			assert.Len(t, f.events.published(), 1)
+			assert.Len(t, f.events.Published(), 1)
 		})
 	}
 }
@@ -204,7 +146,7 @@ func TestPlaceOrder_invalidStoresNothing(t *testing.T) {
 			require.ErrorIs(t, err, orders.ErrInvalidOrder)
 			_, err = f.repo.Get(t.Context(), "order-1")
 			require.ErrorIs(t, err, orders.ErrNotFound)
-			assert.Empty(t, f.events.published())
+			assert.Empty(t, f.events.Published())
 		})
 	}
 }
@@ -214,12 +156,12 @@ func TestPlaceOrder_invalidStoresNothing(t *testing.T) {
 func TestPlaceOrder_redeliveryPublishesWhatACrashLeftUnpublished(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
-	f.events.failNext(1)
+	f.events.FailNext(1)
 
 	_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
 
-	require.ErrorIs(t, err, errBroker, "the command must be retried")
-	assert.Empty(t, f.events.published())
+	require.ErrorIs(t, err, apptest.ErrBroker, "the command must be retried")
+	assert.Empty(t, f.events.Published())
 	saved := f.stored(t, "order-1")
 	assert.Equal(t, orders.StatusPending, saved.Status)
 	assert.Len(t, saved.Unpublished(), 1)
@@ -232,31 +174,31 @@ func TestPlaceOrder_redeliveryPublishesWhatACrashLeftUnpublished(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, orders.Duplicate, outcome)
 	assert.Equal(t, orders.StatusPending, o.Status)
-	assert.Equal(t, []published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.published(),
+	assert.Equal(t, []apptest.Published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.Published(),
 		"the event is the saved change's, with its time and correlation ID")
 	assert.Empty(t, unpublished(f.stored(t, "order-1")))
 
 	_, _, err = f.svc.PlaceOrder(t.Context(), redelivered)
 	require.NoError(t, err)
-	assert.Len(t, f.events.published(), 1, "once published, never again")
+	assert.Len(t, f.events.Published(), 1, "once published, never again")
 }
 
 // The next message to touch the order, whatever it is, finishes the publishing.
 func TestService_nextMessagePublishesWhatACrashLeftUnpublished(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
-	f.events.failNext(1)
+	f.events.FailNext(1)
 	_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
-	require.ErrorIs(t, err, errBroker)
+	require.ErrorIs(t, err, apptest.ErrBroker)
 	f.clock.Advance(time.Minute)
 
 	ctx := messages.WithCorrelationID(t.Context(), "corr-reserved")
 	require.NoError(t, f.svc.ConfirmOrder(ctx, "order-1", "corr-reserved"))
 
-	assert.Equal(t, []published{
+	assert.Equal(t, []apptest.Published{
 		{Event: orderPlaced, CorrelationID: "corr-place"},
 		{Event: messages.OrderConfirmed{OrderID: "order-1", CustomerID: "cust-1", Items: orderPlaced.Items, OccurredAt: t0.Add(time.Minute)}, CorrelationID: "corr-reserved"},
-	}, f.events.published())
+	}, f.events.Published())
 	assert.Empty(t, unpublished(f.stored(t, "order-1")))
 }
 
@@ -265,15 +207,15 @@ func TestService_failedPublishOfALaterChangeIsRetried(t *testing.T) {
 	f := newFixture()
 	_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
 	require.NoError(t, err)
-	f.events.failNext(1)
+	f.events.FailNext(1)
 
 	err = f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserved")
-	require.ErrorIs(t, err, errBroker)
+	require.ErrorIs(t, err, apptest.ErrBroker)
 	assert.Equal(t, orders.StatusConfirmed, f.stored(t, "order-1").Status, "the decision is saved before its event")
 
 	require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserved"))
 
-	got := f.events.published()
+	got := f.events.Published()
 	require.Len(t, got, 2)
 	assert.IsType(t, messages.OrderPlaced{}, got[0].Event)
 	assert.IsType(t, messages.OrderConfirmed{}, got[1].Event)
@@ -295,12 +237,12 @@ func TestService_eventsCarryTheCorrelationIDOfTheirChange(t *testing.T) {
 	require.NoError(t, f.svc.MarkShipped(ctxOf("ship"), "order-1", dispatchedAt, "corr-ship"))
 	require.NoError(t, f.svc.MarkDelivered(ctxOf("deliver"), "order-1", dispatchedAt, deliveredAt, "corr-deliver"))
 
-	assert.Equal(t, []published{
+	assert.Equal(t, []apptest.Published{
 		{Event: orderPlaced, CorrelationID: "corr-place"},
 		{Event: messages.OrderConfirmed{OrderID: "order-1", CustomerID: "cust-1", Items: orderPlaced.Items, OccurredAt: t0.Add(time.Minute)}, CorrelationID: "corr-reserve"},
 		{Event: messages.OrderShipped{OrderID: "order-1", OccurredAt: dispatchedAt}, CorrelationID: "corr-ship"},
 		{Event: messages.OrderDelivered{OrderID: "order-1", OccurredAt: deliveredAt}, CorrelationID: "corr-deliver"},
-	}, f.events.published())
+	}, f.events.Published())
 	var history []string
 	for _, c := range f.stored(t, "order-1").History {
 		history = append(history, c.CorrelationID)
@@ -318,10 +260,10 @@ func TestMarkDelivered_beforeMarkShippedPublishesBoth(t *testing.T) {
 	require.NoError(t, f.svc.MarkDelivered(t.Context(), "order-1", dispatchedAt, deliveredAt, "corr-deliver"))
 	require.NoError(t, f.svc.MarkShipped(t.Context(), "order-1", dispatchedAt, "corr-ship"))
 
-	got := f.events.published()
+	got := f.events.Published()
 	require.Len(t, got, 4)
-	assert.Equal(t, published{Event: messages.OrderShipped{OrderID: "order-1", OccurredAt: dispatchedAt}, CorrelationID: "corr-deliver"}, got[2])
-	assert.Equal(t, published{Event: messages.OrderDelivered{OrderID: "order-1", OccurredAt: deliveredAt}, CorrelationID: "corr-deliver"}, got[3])
+	assert.Equal(t, apptest.Published{Event: messages.OrderShipped{OrderID: "order-1", OccurredAt: dispatchedAt}, CorrelationID: "corr-deliver"}, got[2])
+	assert.Equal(t, apptest.Published{Event: messages.OrderDelivered{OrderID: "order-1", OccurredAt: deliveredAt}, CorrelationID: "corr-deliver"}, got[3])
 	assert.Equal(t, orders.StatusDelivered, f.stored(t, "order-1").Status)
 }
 
@@ -334,7 +276,7 @@ func TestMarkDeliveryFailed_publishesTheReason(t *testing.T) {
 
 	require.NoError(t, f.svc.MarkDeliveryFailed(t.Context(), "order-1", "nobody home", dispatchedAt, failedAt, "corr-fail"))
 
-	got := f.events.published()
+	got := f.events.Published()
 	require.Len(t, got, 4)
 	assert.Equal(t, messages.OrderShipped{OrderID: "order-1", OccurredAt: dispatchedAt}, got[2].Event)
 	assert.Equal(t, messages.OrderDeliveryFailed{OrderID: "order-1", Reason: "nobody home", OccurredAt: failedAt}, got[3].Event)
@@ -356,9 +298,9 @@ func TestRejectOrder_publishesAReasonPerSKU(t *testing.T) {
 
 	require.NoError(t, err)
 	reason := "insufficient stock for A (requested 2, available 1); unknown SKU B"
-	got := f.events.published()
+	got := f.events.Published()
 	require.Len(t, got, 2)
-	assert.Equal(t, published{Event: messages.OrderRejected{OrderID: "order-1", Reason: reason, OccurredAt: t0.Add(time.Minute)}, CorrelationID: "corr-reserve"}, got[1])
+	assert.Equal(t, apptest.Published{Event: messages.OrderRejected{OrderID: "order-1", Reason: reason, OccurredAt: t0.Add(time.Minute)}, CorrelationID: "corr-reserve"}, got[1])
 	o := f.stored(t, "order-1")
 	assert.Equal(t, orders.StatusRejected, o.Status)
 	assert.Equal(t, reason, o.Reason)
@@ -398,13 +340,13 @@ func TestCancelOrder(t *testing.T) {
 	require.NoError(t, err, "cancelling a cancelled order is no error")
 	assert.Equal(t, orders.StatusCancelled, o.Status)
 
-	got := f.events.published()
+	got := f.events.Published()
 	require.Len(t, got, 2, "cancelled once")
-	assert.Equal(t, published{Event: messages.OrderCancelled{OrderID: "order-1", Reason: "changed my mind", OccurredAt: t0.Add(time.Minute)}, CorrelationID: "corr-cancel"}, got[1])
+	assert.Equal(t, apptest.Published{Event: messages.OrderCancelled{OrderID: "order-1", Reason: "changed my mind", OccurredAt: t0.Add(time.Minute)}, CorrelationID: "corr-cancel"}, got[1])
 
 	require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-late"), "a late reservation is no error")
 	assert.Equal(t, orders.StatusCancelled, f.stored(t, "order-1").Status)
-	assert.Len(t, f.events.published(), 2)
+	assert.Len(t, f.events.Published(), 2)
 }
 
 func TestCancelOrder_refusedOnceShipped(t *testing.T) {
@@ -419,7 +361,7 @@ func TestCancelOrder_refusedOnceShipped(t *testing.T) {
 
 	require.ErrorIs(t, err, orders.ErrNotCancellable)
 	assert.Equal(t, before, f.stored(t, "order-1"))
-	assert.Len(t, f.events.published(), 3)
+	assert.Len(t, f.events.Published(), 3)
 }
 
 func TestService_unknownOrderIsNotFound(t *testing.T) {
@@ -462,7 +404,7 @@ func TestService_unknownOrderIsNotFound(t *testing.T) {
 			require.ErrorIs(t, err, orders.ErrNotFound)
 			_, err = f.repo.Get(t.Context(), "nope")
 			require.ErrorIs(t, err, orders.ErrNotFound, "nothing is stored for an unknown order")
-			assert.Empty(t, f.events.published())
+			assert.Empty(t, f.events.Published())
 		})
 	}
 }
@@ -491,7 +433,7 @@ func TestListOrders_pagesNewestFirstWithStableCursor(t *testing.T) {
 	f := newFixture()
 	// A clock in a zone other than UTC that does not move: runs of orders
 	// share their CreatedAt, and only the id tells them apart.
-	f.clock.now = t0.In(time.FixedZone("CEST", 2*60*60))
+	f.clock.Set(t0.In(time.FixedZone("CEST", 2*60*60)))
 	var older, newer []string
 	for i := range 7 {
 		id := fmt.Sprintf("order-%02d", i)
@@ -663,56 +605,56 @@ func ids(os []orders.Order) []string {
 func TestRelayUnpublished_publishesWhatAFailedPublishLeftOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
-	f.events.failNext(1)
+	f.events.FailNext(1)
 	_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
-	require.ErrorIs(t, err, errBroker)
+	require.ErrorIs(t, err, apptest.ErrBroker)
 	require.Len(t, unpublished(f.stored(t, "order-1")), 1, "the order is saved, its event is not out")
 
 	n, err := f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
 	require.NoError(t, err)
 	assert.Zero(t, n, "within the grace period the handler may still publish it")
-	assert.Empty(t, f.events.published())
+	assert.Empty(t, f.events.Published())
 
 	f.clock.Advance(2 * time.Second)
 	n, err = f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	assert.Equal(t, []published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.published())
+	assert.Equal(t, []apptest.Published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.Published())
 	assert.Empty(t, unpublished(f.stored(t, "order-1")))
 
 	f.clock.Advance(time.Minute)
 	n, err = f.svc.RelayUnpublished(t.Context(), 2*time.Second, 100)
 	require.NoError(t, err)
 	assert.Zero(t, n, "published once")
-	assert.Len(t, f.events.published(), 1)
+	assert.Len(t, f.events.Published(), 1)
 }
 
 func TestRelayUnpublished_aFailingPublishIsRelayedNextRound(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
-	f.events.failNext(2)
+	f.events.FailNext(2)
 	_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
-	require.ErrorIs(t, err, errBroker)
+	require.ErrorIs(t, err, apptest.ErrBroker)
 	f.clock.Advance(time.Minute)
 
 	n, err := f.svc.RelayUnpublished(t.Context(), time.Second, 100)
-	require.ErrorIs(t, err, errBroker)
+	require.ErrorIs(t, err, apptest.ErrBroker)
 	assert.Zero(t, n)
 	assert.Len(t, unpublished(f.stored(t, "order-1")), 1, "still unpublished")
 
 	n, err = f.svc.RelayUnpublished(t.Context(), time.Second, 100)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	assert.Equal(t, []published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.published())
+	assert.Equal(t, []apptest.Published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.Published())
 }
 
 func TestRelayUnpublished_oldestFirstUpToLimit(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
-	f.events.failNext(3)
+	f.events.FailNext(3)
 	for _, id := range []string{"order-c", "order-a", "order-b"} {
 		_, _, err := f.svc.PlaceOrder(t.Context(), orders.PlaceOrder{OrderID: id, CustomerID: "cust-1", Items: placeCmd.Items, CorrelationID: "corr-" + id})
-		require.ErrorIs(t, err, errBroker)
+		require.ErrorIs(t, err, apptest.ErrBroker)
 		f.clock.Advance(time.Second)
 	}
 	f.clock.Advance(time.Minute)
@@ -721,7 +663,7 @@ func TestRelayUnpublished_oldestFirstUpToLimit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	var ids []string
-	for _, p := range f.events.published() {
+	for _, p := range f.events.Published() {
 		ids = append(ids, p.Event.(messages.OrderPlaced).OrderID)
 	}
 	assert.Equal(t, []string{"order-c", "order-a"}, ids)
@@ -745,7 +687,7 @@ func TestMarkShipmentScheduled_recordsAFlagOnly(t *testing.T) {
 	assert.Equal(t, orders.StatusConfirmed, o.Status)
 	assert.Equal(t, before.History, o.History, "no history entry")
 	assert.Equal(t, before.Revision+1, o.Revision, "recorded once")
-	assert.Len(t, f.events.published(), 2, "nothing published")
+	assert.Len(t, f.events.Published(), 2, "nothing published")
 	require.ErrorIs(t, f.svc.MarkShipmentScheduled(t.Context(), "nope"), orders.ErrNotFound)
 }
 
@@ -754,14 +696,14 @@ func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 	const stuckAfter = 30 * time.Second
 	// The courier's times are the clock's, so that every wait below begins at t0.
 	dispatchedAt := t0
-	confirmed := &published{Event: messages.OrderConfirmed{OrderID: "order-1", CustomerID: "cust-1", Items: orderPlaced.Items, OccurredAt: t0}, CorrelationID: "corr-reserve"}
+	confirmed := &apptest.Published{Event: messages.OrderConfirmed{OrderID: "order-1", CustomerID: "cust-1", Items: orderPlaced.Items, OccurredAt: t0}, CorrelationID: "corr-reserve"}
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, f *fixture)
 		// want is the event sent again, nil for none.
-		want *published
+		want *apptest.Published
 	}{
-		{"PENDING: OrderPlaced, for inventory's decision", func(*testing.T, *fixture) {}, &published{Event: orderPlaced, CorrelationID: "corr-place"}},
+		{"PENDING: OrderPlaced, for inventory's decision", func(*testing.T, *fixture) {}, &apptest.Published{Event: orderPlaced, CorrelationID: "corr-place"}},
 		{"CONFIRMED with no shipment known: OrderConfirmed", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
 		}, confirmed},
@@ -779,7 +721,7 @@ func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 		{"CANCELLED, its stock not known to be released: OrderCancelled", func(t *testing.T, f *fixture) {
 			_, err := f.svc.CancelOrder(t.Context(), "order-1", "no", "corr-cancel")
 			require.NoError(t, err)
-		}, &published{Event: messages.OrderCancelled{OrderID: "order-1", Reason: "no", OccurredAt: t0}, CorrelationID: "corr-cancel"}},
+		}, &apptest.Published{Event: messages.OrderCancelled{OrderID: "order-1", Reason: "no", OccurredAt: t0}, CorrelationID: "corr-cancel"}},
 		{"CANCELLED, its stock released: nothing", func(t *testing.T, f *fixture) {
 			_, err := f.svc.CancelOrder(t.Context(), "order-1", "no", "corr-cancel")
 			require.NoError(t, err)
@@ -788,7 +730,7 @@ func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 		{"DELIVERED, its stock not known to be committed: OrderDelivered", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
 			require.NoError(t, f.svc.MarkDelivered(t.Context(), "order-1", dispatchedAt, dispatchedAt, "corr-deliver"))
-		}, &published{Event: messages.OrderDelivered{OrderID: "order-1", OccurredAt: dispatchedAt}, CorrelationID: "corr-deliver"}},
+		}, &apptest.Published{Event: messages.OrderDelivered{OrderID: "order-1", OccurredAt: dispatchedAt}, CorrelationID: "corr-deliver"}},
 		{"DELIVERED, its stock committed: nothing", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
 			require.NoError(t, f.svc.MarkDelivered(t.Context(), "order-1", dispatchedAt, dispatchedAt, "corr-deliver"))
@@ -797,7 +739,7 @@ func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 		{"DELIVERY_FAILED, its stock not known to be released: OrderDeliveryFailed", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.svc.ConfirmOrder(t.Context(), "order-1", "corr-reserve"))
 			require.NoError(t, f.svc.MarkDeliveryFailed(t.Context(), "order-1", "lost", dispatchedAt, dispatchedAt, "corr-fail"))
-		}, &published{Event: messages.OrderDeliveryFailed{OrderID: "order-1", Reason: "lost", OccurredAt: dispatchedAt}, CorrelationID: "corr-fail"}},
+		}, &apptest.Published{Event: messages.OrderDeliveryFailed{OrderID: "order-1", Reason: "lost", OccurredAt: dispatchedAt}, CorrelationID: "corr-fail"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -806,7 +748,7 @@ func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 			_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
 			require.NoError(t, err)
 			tt.setup(t, f)
-			before := f.events.published()
+			before := f.events.Published()
 
 			f.clock.Advance(stuckAfter - time.Millisecond)
 			nudges, err := f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
@@ -816,7 +758,7 @@ func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 			f.clock.Advance(time.Millisecond)
 			nudges, err = f.svc.NudgeStuck(t.Context(), stuckAfter, 100)
 			require.NoError(t, err)
-			sent := f.events.published()[len(before):]
+			sent := f.events.Published()[len(before):]
 			if tt.want == nil {
 				assert.Empty(t, nudges)
 				assert.Empty(t, sent)
@@ -824,7 +766,7 @@ func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 			}
 			o := f.stored(t, "order-1")
 			assert.Equal(t, []orders.Nudge{{OrderID: "order-1", Status: o.Status, Age: stuckAfter, Nudges: 1}}, nudges)
-			assert.Equal(t, []published{*tt.want}, sent)
+			assert.Equal(t, []apptest.Published{*tt.want}, sent)
 			assert.Equal(t, 1, o.Nudges)
 			assert.Equal(t, f.clock.Now(), o.AwaitingSince, "the next nudge is a whole stuckAfter away")
 			assert.Empty(t, unpublished(o), "a nudge is no change of the order's history")
@@ -844,7 +786,7 @@ func TestNudgeStuck_sendsAgainWhatMovesTheOrderOn(t *testing.T) {
 				require.Len(t, nudges, 1)
 				assert.Equal(t, n+2, nudges[0].Nudges)
 			}
-			assert.Equal(t, []published{*tt.want, *tt.want, *tt.want}, f.events.published()[len(before):])
+			assert.Equal(t, []apptest.Published{*tt.want, *tt.want, *tt.want}, f.events.Published()[len(before):])
 		})
 	}
 }
@@ -854,10 +796,10 @@ func TestNudgeStuck_aFailedPublishIsNoNudge(t *testing.T) {
 	f := newFixture()
 	f.place(t, "order-1", "cust-1")
 	f.clock.Advance(time.Minute)
-	f.events.failNext(1)
+	f.events.FailNext(1)
 
 	nudges, err := f.svc.NudgeStuck(t.Context(), time.Second, 100)
-	require.ErrorIs(t, err, errBroker)
+	require.ErrorIs(t, err, apptest.ErrBroker)
 	assert.Empty(t, nudges)
 	assert.Zero(t, f.stored(t, "order-1").Nudges)
 
@@ -871,14 +813,14 @@ func TestNudgeStuck_aFailedPublishIsNoNudge(t *testing.T) {
 func TestNudgeStuck_publishesAnUnpublishedChangeOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
-	f.events.failNext(1)
+	f.events.FailNext(1)
 	_, _, err := f.svc.PlaceOrder(t.Context(), placeCmd)
-	require.ErrorIs(t, err, errBroker)
+	require.ErrorIs(t, err, apptest.ErrBroker)
 	f.clock.Advance(time.Minute)
 
 	nudges, err := f.svc.NudgeStuck(t.Context(), time.Second, 100)
 	require.NoError(t, err)
 	assert.Len(t, nudges, 1)
-	assert.Equal(t, []published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.published())
+	assert.Equal(t, []apptest.Published{{Event: orderPlaced, CorrelationID: "corr-place"}}, f.events.Published())
 	assert.Empty(t, unpublished(f.stored(t, "order-1")))
 }

@@ -32,18 +32,6 @@ func CommandHandlers(svc *app.Service, replies requestreply.Backend[any]) []cqrs
 			func(ctx context.Context, cmd *messages.FailShipment) (any, error) {
 				return courierResult(svc.Fail(ctx, cmd.OrderID, cmd.Reason, messages.CorrelationID(ctx)))
 			}),
-		requestreply.NewCommandHandlerWithResult("delivery.get_shipment", replies,
-			func(ctx context.Context, cmd *messages.GetShipment) (any, error) {
-				sh, err := svc.GetShipment(ctx, cmd.OrderID)
-				if errors.Is(err, app.ErrNotFound) {
-					return messages.GetShipmentResult{Outcome: messages.OutcomeNotFound}, nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				view := app.ToMessage(sh)
-				return messages.GetShipmentResult{Outcome: messages.OutcomeOK, Shipment: &view}, nil
-			}),
 	}
 }
 
@@ -58,7 +46,8 @@ func courierResult(sh app.Shipment, err error) (any, error) {
 	case err != nil:
 		return nil, err
 	}
-	return messages.ShipmentCommandResult{Outcome: messages.OutcomeOK, Status: string(sh.Status)}, nil
+	view := app.ToMessage(sh)
+	return messages.ShipmentCommandResult{Outcome: messages.OutcomeOK, Status: string(sh.Status), Shipment: &view}, nil
 }
 
 // EventGroups returns the events the delivery service reacts to.

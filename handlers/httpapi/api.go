@@ -1,7 +1,8 @@
 // Package httpapi is the gateway's HTTP API (described in openapi.yaml, served
 // at /openapi.yaml). It validates requests, answers bad input with RFC 9457
-// problem details naming the field, and turns every valid request into a
-// command sent through the command bus, waiting for the owning service's answer.
+// problem details naming the field. A query is answered from the gateway's
+// view (Views), without a message; a command is sent through the command bus,
+// waiting for the owning service's answer, which is merged into the view.
 // Every route but the probes and the document passes one guard (policy.go):
 // bearer authentication (auth.go), a token bucket per principal
 // (ratelimit.go), the policy table of route x role, and an audit line for
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -37,9 +39,27 @@ type Requester interface {
 	Request(ctx context.Context, cmd, result any) error
 }
 
+// Views is the gateway's read model (app/view's Service), which the queries
+// answer from: no query sends a message. A document it does not hold is
+// view.ErrNotFound; a cursor it did not hand out, view.ErrBadCursor; any
+// other error means it cannot be read now (503). The Merge methods fold a
+// command's answer into it, so a client reads its own writes.
+type Views interface {
+	Order(ctx context.Context, id string) (view.Order, error)
+	Orders(ctx context.Context, q view.ListOrders) (view.Page, error)
+	Shipment(ctx context.Context, orderID string) (messages.Shipment, error)
+	Stock(ctx context.Context, sku string) (view.StockLevel, error)
+	AllStock(ctx context.Context) ([]view.StockLevel, error)
+	MergeOrder(ctx context.Context, o messages.Order, src view.Source) error
+	MergeShipment(ctx context.Context, s messages.Shipment, src view.Source) error
+	StockLevel(ctx context.Context, l messages.StockLevel, at time.Time) error
+}
+
 // Config is what the API needs.
 type Config struct {
 	Commands Requester
+	// Views answers the queries.
+	Views Views
 	// Ready reports whether the gateway can serve requests (nil: always).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -56,6 +76,7 @@ type Config struct {
 
 type api struct {
 	commands Requester
+	views    Views
 	ready    func(ctx context.Context) error
 	logger   *slog.Logger
 	auth     Authenticator
@@ -64,7 +85,7 @@ type api struct {
 
 // NewHandler returns the API's HTTP handler.
 func NewHandler(cfg Config) http.Handler {
-	a := &api{commands: cfg.Commands, ready: cfg.Ready, logger: cfg.Logger, auth: cfg.Auth,
+	a := &api{commands: cfg.Commands, views: cfg.Views, ready: cfg.Ready, logger: cfg.Logger, auth: cfg.Auth,
 		limits: newLimiter(cfg.Now, cfg.RateLimits, cfg.AnonymousRateLimit)}
 	if a.auth == nil {
 		a.auth = Authenticators(nil)
@@ -83,6 +104,7 @@ func NewHandler(cfg Config) http.Handler {
 	r.HandleFunc("/orders/{id}", a.getOrder).Methods(get()...)
 	r.HandleFunc("/orders/{id}/cancel", a.cancelOrder).Methods(http.MethodPost)
 	r.HandleFunc("/orders/{id}/delivery", a.getDelivery).Methods(get()...)
+	r.HandleFunc("/orders/{id}/timeline", a.getTimeline).Methods(get()...)
 	r.HandleFunc("/inventory", a.listStock).Methods(get()...)
 	r.HandleFunc("/inventory/{sku}", a.getStock).Methods(get()...)
 	r.HandleFunc("/inventory/{sku}", a.setStock).Methods(http.MethodPut)
@@ -145,3 +167,5 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
+
+var _ Views = (*view.Service)(nil)

@@ -53,6 +53,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		"/orders/{id}":               {http.MethodGet},
 		"/orders/{id}/cancel":        {http.MethodPost},
 		"/orders/{id}/delivery":      {http.MethodGet},
+		"/orders/{id}/timeline":      {http.MethodGet},
 		"/inventory":                 {http.MethodGet},
 		"/inventory/{sku}":           {http.MethodGet, http.MethodPut},
 		"/deliveries/{id}/dispatch":  {http.MethodPost},
@@ -73,7 +74,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		}
 		assert.Len(t, item.Operations(), len(methods), path)
 	}
-	assert.Equal(t, 16, doc.Paths.Len())
+	assert.Equal(t, 17, doc.Paths.Len())
 }
 
 func TestServesOpenAPIDocument(t *testing.T) {
@@ -411,17 +412,17 @@ func TestNoReplyIsServiceUnavailable(t *testing.T) {
 		body   string
 		silent func(*fakeRequester)
 	}{
-		{name: "get order", method: http.MethodGet, path: "/orders/o-1", silent: func(f *fakeRequester) { fail[messages.GetOrder](f, noReply) }},
-		{name: "list orders", method: http.MethodGet, path: "/orders", silent: func(f *fakeRequester) { fail[messages.ListOrders](f, noReply) }},
-		{name: "get delivery", method: http.MethodGet, path: "/orders/o-1/delivery", silent: func(f *fakeRequester) { fail[messages.GetShipment](f, noReply) }},
-		{name: "get stock", method: http.MethodGet, path: "/inventory/SKU-1", silent: func(f *fakeRequester) { fail[messages.GetStock](f, noReply) }},
-		{name: "list stock", method: http.MethodGet, path: "/inventory", silent: func(f *fakeRequester) { fail[messages.ListStock](f, noReply) }},
+		{name: "get order", method: http.MethodGet, path: "/orders/o-1", silent: func(f *fakeRequester) { fail[getOrder](f, noReply) }},
+		{name: "list orders", method: http.MethodGet, path: "/orders", silent: func(f *fakeRequester) { fail[listOrders](f, noReply) }},
+		{name: "get delivery", method: http.MethodGet, path: "/orders/o-1/delivery", silent: func(f *fakeRequester) { fail[getShipment](f, noReply) }},
+		{name: "get stock", method: http.MethodGet, path: "/inventory/SKU-1", silent: func(f *fakeRequester) { fail[getStock](f, noReply) }},
+		{name: "list stock", method: http.MethodGet, path: "/inventory", silent: func(f *fakeRequester) { fail[listStock](f, noReply) }},
 		{name: "set stock", method: http.MethodPut, path: "/inventory/SKU-1", body: `{"on_hand":5}`, silent: func(f *fakeRequester) { fail[messages.SetStock](f, noReply) }},
 		{name: "cancel", method: http.MethodPost, path: "/orders/o-1/cancel", silent: func(f *fakeRequester) { fail[messages.CancelOrder](f, noReply) }},
 		{name: "dispatch", method: http.MethodPost, path: "/deliveries/o-1/dispatch", silent: func(f *fakeRequester) { fail[messages.DispatchShipment](f, noReply) }},
 		{name: "deliver", method: http.MethodPost, path: "/deliveries/o-1/deliver", silent: func(f *fakeRequester) { fail[messages.DeliverShipment](f, noReply) }},
 		{name: "fail", method: http.MethodPost, path: "/deliveries/o-1/fail", body: `{"reason":"lost"}`, silent: func(f *fakeRequester) { fail[messages.FailShipment](f, noReply) }},
-		{name: "get order, command not sent", method: http.MethodGet, path: "/orders/o-1", silent: func(f *fakeRequester) { fail[messages.GetOrder](f, errors.New("broker down")) }},
+		{name: "get order, command not sent", method: http.MethodGet, path: "/orders/o-1", silent: func(f *fakeRequester) { fail[getOrder](f, errors.New("broker down")) }},
 		{name: "set stock, reply without stock", method: http.MethodPut, path: "/inventory/SKU-1", body: `{"on_hand":5}`, silent: func(f *fakeRequester) {
 			answer(f, func(context.Context, messages.SetStock) (messages.StockResult, error) {
 				return messages.StockResult{Outcome: messages.OutcomeOK}, nil
@@ -448,8 +449,8 @@ func TestNoReplyIsServiceUnavailable(t *testing.T) {
 func TestNilLoggerIsNoPanic(t *testing.T) {
 	t.Parallel()
 	fake := newFakeRequester()
-	fail[messages.GetOrder](fake, errors.New("broker down"))
-	srv := httptest.NewServer(httpapi.NewHandler(httpapi.Config{Commands: fake, Auth: testKeys(t)})) // logs through slog.Default
+	fail[getOrder](fake, errors.New("broker down"))
+	srv := httptest.NewServer(httpapi.NewHandler(httpapi.Config{Commands: fake, Views: &fakeViews{f: fake}, Auth: testKeys(t)})) // logs through slog.Default
 	t.Cleanup(srv.Close)
 	s := &apiServer{fake: fake, srv: srv}
 
@@ -462,14 +463,14 @@ func TestNilLoggerIsNoPanic(t *testing.T) {
 func TestGetOrder(t *testing.T) {
 	t.Parallel()
 	fake := newFakeRequester()
-	answer(fake, func(_ context.Context, c messages.GetOrder) (messages.GetOrderResult, error) {
+	answer(fake, func(_ context.Context, c getOrder) (getOrderResult, error) {
 		if c.OrderID != "o-1" {
-			return messages.GetOrderResult{Outcome: messages.OutcomeNotFound}, nil
+			return getOrderResult{Outcome: messages.OutcomeNotFound}, nil
 		}
 		o := cannedOrder(c.OrderID)
 		o.Status, o.Reason = messages.OrderStatusCancelled, "changed my mind"
 		o.History = append(o.History, messages.StatusEntry{Status: messages.OrderStatusCancelled, At: cannedTime.Add(2 * time.Second), Reason: "changed my mind", CorrelationID: "corr-9"})
-		return messages.GetOrderResult{Outcome: messages.OutcomeOK, Order: &o}, nil
+		return getOrderResult{Outcome: messages.OutcomeOK, Order: &o}, nil
 	})
 	s := newServer(t, fake, nil)
 
@@ -490,7 +491,7 @@ func TestGetOrder(t *testing.T) {
 		"created_at": "2026-03-01T12:30:00.123456789Z",
 		"updated_at": "2026-03-01T12:30:01.123456789Z"
 	}`, string(res.Body))
-	assert.Equal(t, []messages.GetOrder{{OrderID: "o-1"}}, sentOf[messages.GetOrder](fake))
+	assert.Equal(t, []getOrder{{OrderID: "o-1"}}, sentOf[getOrder](fake))
 
 	res = s.do(t, request{Method: http.MethodGet, Path: "/orders/o-2"})
 	require.Equal(t, http.StatusNotFound, res.Status, "body: %s", res.Body)
@@ -502,13 +503,13 @@ func TestListOrders(t *testing.T) {
 	tests := []struct {
 		name  string
 		query string
-		want  messages.ListOrders
+		want  listOrders
 	}{
-		{name: "no filter", query: "", want: messages.ListOrders{Limit: messages.DefaultListLimit}},
-		{name: "every filter", query: "?customer_id=alice&status=SHIPPED&limit=5&cursor=abc", want: messages.ListOrders{CustomerID: "alice", Status: "SHIPPED", Limit: 5, Cursor: "abc"}},
-		{name: "limit 1", query: "?limit=1", want: messages.ListOrders{Limit: 1}},
-		{name: "limit 100", query: "?limit=100", want: messages.ListOrders{Limit: 100}},
-		{name: "empty values", query: "?customer_id=&status=&limit=&cursor=", want: messages.ListOrders{Limit: messages.DefaultListLimit}},
+		{name: "no filter", query: "", want: listOrders{Limit: messages.DefaultListLimit}},
+		{name: "every filter", query: "?customer_id=alice&status=SHIPPED&limit=5&cursor=abc", want: listOrders{CustomerID: "alice", Status: "SHIPPED", Limit: 5, Cursor: "abc"}},
+		{name: "limit 1", query: "?limit=1", want: listOrders{Limit: 1}},
+		{name: "limit 100", query: "?limit=100", want: listOrders{Limit: 100}},
+		{name: "empty values", query: "?customer_id=&status=&limit=&cursor=", want: listOrders{Limit: messages.DefaultListLimit}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -528,7 +529,7 @@ func TestListOrders(t *testing.T) {
 			require.Len(t, page.Orders, 2)
 			assert.Equal(t, "order-1", page.Orders[0].OrderID)
 			assert.Equal(t, "bmV4dA", page.NextCursor)
-			assert.Equal(t, []messages.ListOrders{tc.want}, sentOf[messages.ListOrders](s.fake))
+			assert.Equal(t, []listOrders{tc.want}, sentOf[listOrders](s.fake))
 		})
 	}
 }
@@ -536,11 +537,11 @@ func TestListOrders(t *testing.T) {
 func TestListOrdersLastPageAndBadCursor(t *testing.T) {
 	t.Parallel()
 	fake := newFakeRequester()
-	answer(fake, func(_ context.Context, c messages.ListOrders) (messages.ListOrdersResult, error) {
+	answer(fake, func(_ context.Context, c listOrders) (listOrdersResult, error) {
 		if c.Cursor == "forged" {
-			return messages.ListOrdersResult{Outcome: messages.OutcomeInvalid, Detail: "malformed cursor", Orders: []messages.Order{}}, nil
+			return listOrdersResult{Outcome: messages.OutcomeInvalid, Detail: "malformed cursor", Orders: []messages.Order{}}, nil
 		}
-		return messages.ListOrdersResult{Outcome: messages.OutcomeOK}, nil
+		return listOrdersResult{Outcome: messages.OutcomeOK}, nil
 	})
 	s := newServer(t, fake, nil)
 
@@ -661,11 +662,11 @@ func TestCourierSteps(t *testing.T) {
 func TestGetDelivery(t *testing.T) {
 	t.Parallel()
 	fake := newFakeRequester()
-	answer(fake, func(_ context.Context, c messages.GetShipment) (messages.GetShipmentResult, error) {
+	answer(fake, func(_ context.Context, c getShipment) (getShipmentResult, error) {
 		if c.OrderID != "o-1" {
-			return messages.GetShipmentResult{Outcome: messages.OutcomeNotFound}, nil
+			return getShipmentResult{Outcome: messages.OutcomeNotFound}, nil
 		}
-		return messages.GetShipmentResult{Outcome: messages.OutcomeOK, Shipment: &messages.Shipment{
+		return getShipmentResult{Outcome: messages.OutcomeOK, Shipment: &messages.Shipment{
 			OrderID: "o-1", Status: messages.ShipmentStatusFailed,
 			History: []messages.StatusEntry{
 				{Status: messages.ShipmentStatusScheduled, At: cannedTime, CorrelationID: "corr-1"},
@@ -686,7 +687,7 @@ func TestGetDelivery(t *testing.T) {
 	res = s.do(t, request{Method: http.MethodGet, Path: "/orders/o-2/delivery"})
 	require.Equal(t, http.StatusNotFound, res.Status, "body: %s", res.Body)
 	res.problem(t)
-	assert.Equal(t, []messages.GetShipment{{OrderID: "o-1"}, {OrderID: "o-2"}}, sentOf[messages.GetShipment](fake))
+	assert.Equal(t, []getShipment{{OrderID: "o-1"}, {OrderID: "o-2"}}, sentOf[getShipment](fake))
 }
 
 func TestSetStock(t *testing.T) {
@@ -739,7 +740,7 @@ func TestSetStock(t *testing.T) {
 func TestGetStock(t *testing.T) {
 	t.Parallel()
 	fake := newFakeRequester()
-	answer(fake, func(_ context.Context, c messages.GetStock) (messages.StockResult, error) {
+	answer(fake, func(_ context.Context, c getStock) (messages.StockResult, error) {
 		if c.SKU != "SKU-1" {
 			return messages.StockResult{Outcome: messages.OutcomeNotFound}, nil
 		}
@@ -754,7 +755,7 @@ func TestGetStock(t *testing.T) {
 	res = s.do(t, request{Method: http.MethodGet, Path: "/inventory/Unknown_sku.2"})
 	require.Equal(t, http.StatusNotFound, res.Status, "body: %s", res.Body)
 	res.problem(t)
-	assert.Equal(t, []messages.GetStock{{SKU: "SKU-1"}, {SKU: "Unknown_sku.2"}}, sentOf[messages.GetStock](fake))
+	assert.Equal(t, []getStock{{SKU: "SKU-1"}, {SKU: "Unknown_sku.2"}}, sentOf[getStock](fake))
 }
 
 func TestListStock(t *testing.T) {
@@ -771,8 +772,8 @@ func TestListStock(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			fake := newFakeRequester()
-			answer(fake, func(context.Context, messages.ListStock) (messages.ListStockResult, error) {
-				return messages.ListStockResult{Stock: tc.stock}, nil
+			answer(fake, func(context.Context, listStock) (listStockResult, error) {
+				return listStockResult{Stock: tc.stock}, nil
 			})
 			s := newServer(t, fake, nil)
 
@@ -780,7 +781,7 @@ func TestListStock(t *testing.T) {
 
 			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
 			assert.JSONEq(t, tc.wantBody, string(res.Body))
-			assert.Equal(t, []messages.ListStock{{}}, sentOf[messages.ListStock](fake))
+			assert.Equal(t, []listStock{{}}, sentOf[listStock](fake))
 		})
 	}
 }

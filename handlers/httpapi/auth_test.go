@@ -19,7 +19,7 @@ import (
 // ownedOrders answers GetOrder with an order of customer A for "order-a" and
 // of customer B for "order-b", and not found otherwise.
 func ownedOrders(f *fakeRequester) {
-	answer(f, func(_ context.Context, c messages.GetOrder) (messages.GetOrderResult, error) {
+	answer(f, func(_ context.Context, c getOrder) (getOrderResult, error) {
 		o := cannedOrder(c.OrderID)
 		switch c.OrderID {
 		case "order-a":
@@ -27,9 +27,9 @@ func ownedOrders(f *fakeRequester) {
 		case "order-b":
 			o.CustomerID = customerB
 		default:
-			return messages.GetOrderResult{Outcome: messages.OutcomeNotFound}, nil
+			return getOrderResult{Outcome: messages.OutcomeNotFound}, nil
 		}
-		return messages.GetOrderResult{Outcome: messages.OutcomeOK, Order: &o}, nil
+		return getOrderResult{Outcome: messages.OutcomeOK, Order: &o}, nil
 	})
 }
 
@@ -150,7 +150,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					assert.Empty(t, fake.Sent(), "a refused request sends nothing")
 				case http.StatusNotFound:
 					for _, c := range fake.Sent() {
-						assert.IsType(t, messages.GetOrder{}, c.Cmd, "only the lookup of the order is sent")
+						assert.IsType(t, getOrder{}, c.Cmd, "only the lookup of the order is sent")
 					}
 				}
 			})
@@ -168,7 +168,7 @@ func TestCustomersActOnlyForThemselves(t *testing.T) {
 	res = s.do(t, request{Method: http.MethodPost, Path: "/orders", Body: `{"items":[{"sku":"SKU-1","quantity":1}]}`, Header: map[string]string{"Authorization": custB.header}})
 	require.Equal(t, http.StatusAccepted, res.Status)
 
-	lists := sentOf[messages.ListOrders](fake)
+	lists := sentOf[listOrders](fake)
 	require.Len(t, lists, 1)
 	assert.Equal(t, customerB, lists[0].CustomerID, "a customer's list is filtered to its own orders")
 	assert.Equal(t, messages.OrderStatusConfirmed, lists[0].Status)

@@ -9,8 +9,10 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -95,6 +97,10 @@ func decodeNested(raw json.RawMessage, v any, field string) *fieldError {
 // case and lets a repeated key win silently, which would accept
 // {"CUSTOMER_ID": ...} or two customer_ids. Anything that is not an object is
 // left to the decoder to report.
+//
+// A body whose keys are all known and unique (every valid request) is checked
+// by a scan that allocates nothing; anything else takes the decoder's walk,
+// which names the key at fault.
 func exactKeys(raw []byte, v any) *fieldError {
 	t := reflect.TypeOf(v)
 	for t.Kind() == reflect.Pointer {
@@ -103,11 +109,20 @@ func exactKeys(raw []byte, v any) *fieldError {
 	if t.Kind() != reflect.Struct {
 		return nil
 	}
-	known := map[string]bool{}
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
-			known[name] = true
-		}
+	names := jsonNames(t)
+	if keysClean(raw, names) {
+		return nil
+	}
+	return keyFault(raw, names)
+}
+
+// keyFault walks the object in raw with the decoder and names the first key
+// that is not among names or comes twice; nil when there is none or raw is not
+// an object (the decoder then says what is wrong).
+func keyFault(raw []byte, names []string) *fieldError {
+	known := make(map[string]bool, len(names))
+	for _, n := range names {
+		known[n] = true
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -133,6 +148,127 @@ func exactKeys(raw []byte, v any) *fieldError {
 		}
 	}
 	return nil
+}
+
+// jsonNameCache holds the JSON names of the fields of each struct type decoded.
+var jsonNameCache sync.Map // reflect.Type → []string
+
+// jsonNames returns the JSON names of the fields of the struct type t.
+func jsonNames(t reflect.Type) []string {
+	if names, ok := jsonNameCache.Load(t); ok {
+		return names.([]string) //nolint:forcetypeassert // only []string is stored
+	}
+	var names []string
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	jsonNameCache.Store(t, names)
+	return names
+}
+
+// keysClean reports whether raw is a JSON object whose keys are all among
+// names, none twice. It reads the structure only (strings, nesting), not the
+// values, and answers false for whatever it does not take apart itself (a key
+// with an escape, a malformed body): exactKeys then asks the decoder, which
+// sees the same keys in a valid prefix and so can only find a fault where
+// this finds none if there is one.
+func keysClean(raw []byte, names []string) bool {
+	if len(names) > 64 {
+		return false
+	}
+	var seen uint64
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return true
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return false
+		}
+		end := i + 1
+		for end < len(raw) && raw[end] != '"' {
+			if raw[end] == '\\' || raw[end] < 0x20 {
+				return false
+			}
+			end++
+		}
+		if end >= len(raw) {
+			return false
+		}
+		k := slices.Index(names, string(raw[i+1:end]))
+		if k < 0 || seen&(1<<k) != 0 {
+			return false
+		}
+		seen |= 1 << k
+		i = skipSpace(raw, end+1)
+		if i >= len(raw) || raw[i] != ':' {
+			return false
+		}
+		var ok bool
+		if i, ok = skipValue(raw, skipSpace(raw, i+1)); !ok {
+			return false
+		}
+		i = skipSpace(raw, i)
+		switch {
+		case i >= len(raw):
+			return false
+		case raw[i] == '}':
+			return true
+		case raw[i] != ',':
+			return false
+		}
+		i = skipSpace(raw, i+1)
+	}
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value that starts at i,
+// following strings and nesting only.
+func skipValue(raw []byte, i int) (int, bool) {
+	depth := 0
+	for i < len(raw) {
+		switch c := raw[i]; c {
+		case '"':
+			i++
+			for i < len(raw) && raw[i] != '"' {
+				if raw[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			if i >= len(raw) {
+				return 0, false
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i, true // the end of the object holding a scalar
+			}
+			depth--
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i, true
+			}
+		}
+		i++
+		if depth == 0 && (raw[i-1] == '"' || raw[i-1] == '}' || raw[i-1] == ']') {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 func jsonError(err error) *fieldError {
@@ -175,10 +311,28 @@ func rawString(raw json.RawMessage) (s string, present bool, err error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", false, nil
 	}
+	if plainString(raw) {
+		return string(raw[1 : len(raw)-1]), true, nil
+	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", true, errors.New("must be a string")
 	}
 	return s, true, nil
+}
+
+// plainString reports whether raw is a JSON string without escapes or control
+// characters, whose value is its bytes between the quotes (the body's UTF-8
+// is checked before).
+func plainString(raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false
+	}
+	for _, c := range raw[1 : len(raw)-1] {
+		if c == '"' || c == '\\' || c < 0x20 {
+			return false
+		}
+	}
+	return true
 }
 
 // rawInt reads a JSON integer field within [min, max].

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -24,16 +25,12 @@ func (a *api) getDelivery(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "Not Found", "no shipment for this order")
 		return
 	}
-	var res messages.GetShipmentResult
-	if err := a.commands.Request(r.Context(), messages.GetShipment{OrderID: id}, &res); err != nil {
-		a.commandFailed(w, r, err)
+	sh, err := a.views.Shipment(r.Context(), id)
+	if err != nil {
+		a.viewAnswerFailed(w, r, err, "no shipment for this order (yet)")
 		return
 	}
-	if res.Outcome != messages.OutcomeOK || res.Shipment == nil {
-		writeProblem(w, r, http.StatusNotFound, "Not Found", "no shipment for this order (yet)")
-		return
-	}
-	writeJSON(w, http.StatusOK, shipmentResponse{OrderID: res.Shipment.OrderID, Status: res.Shipment.Status, History: toHistory(res.Shipment.History)})
+	writeJSON(w, http.StatusOK, shipmentResponse{OrderID: sh.OrderID, Status: sh.Status, History: toHistory(sh.History)})
 }
 
 // courierStep serves POST /deliveries/{id}/{dispatch,deliver,fail}.
@@ -79,6 +76,11 @@ func (a *api) courierStep(step string) http.HandlerFunc {
 		if err := a.commands.Request(r.Context(), cmd, &res); err != nil {
 			a.commandFailed(w, r, err)
 			return
+		}
+		if res.Shipment != nil {
+			if err := a.views.MergeShipment(r.Context(), *res.Shipment, view.Source{}); err != nil {
+				a.logger.WarnContext(r.Context(), "could not merge a shipment into the view; its events will", "order_id", id, "error", err)
+			}
 		}
 		switch res.Outcome {
 		case messages.OutcomeNotFound:

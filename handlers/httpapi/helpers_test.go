@@ -49,18 +49,18 @@ func newFakeRequester() *fakeRequester {
 		o.CustomerID, o.Items, o.Status, o.History = c.CustomerID, c.Items, messages.OrderStatusPending, o.History[:1]
 		return messages.PlaceOrderResult{Outcome: messages.OutcomeOK, Order: &o}, nil
 	})
-	answer(f, func(_ context.Context, c messages.GetOrder) (messages.GetOrderResult, error) {
+	answer(f, func(_ context.Context, c getOrder) (getOrderResult, error) {
 		o := cannedOrder(c.OrderID)
-		return messages.GetOrderResult{Outcome: messages.OutcomeOK, Order: &o}, nil
+		return getOrderResult{Outcome: messages.OutcomeOK, Order: &o}, nil
 	})
-	answer(f, func(_ context.Context, _ messages.ListOrders) (messages.ListOrdersResult, error) {
-		return messages.ListOrdersResult{Outcome: messages.OutcomeOK, Orders: []messages.Order{cannedOrder("order-1"), cannedOrder("order-2")}, NextCursor: "bmV4dA"}, nil
+	answer(f, func(_ context.Context, _ listOrders) (listOrdersResult, error) {
+		return listOrdersResult{Outcome: messages.OutcomeOK, Orders: []messages.Order{cannedOrder("order-1"), cannedOrder("order-2")}, NextCursor: "bmV4dA"}, nil
 	})
 	answer(f, func(_ context.Context, _ messages.CancelOrder) (messages.CancelOrderResult, error) {
 		return messages.CancelOrderResult{Outcome: messages.OutcomeOK, Status: messages.OrderStatusCancelled}, nil
 	})
-	answer(f, func(_ context.Context, c messages.GetShipment) (messages.GetShipmentResult, error) {
-		return messages.GetShipmentResult{Outcome: messages.OutcomeOK, Shipment: &messages.Shipment{
+	answer(f, func(_ context.Context, c getShipment) (getShipmentResult, error) {
+		return getShipmentResult{Outcome: messages.OutcomeOK, Shipment: &messages.Shipment{
 			OrderID: c.OrderID, Status: messages.ShipmentStatusScheduled,
 			History: []messages.StatusEntry{{Status: messages.ShipmentStatusScheduled, At: cannedTime, CorrelationID: "corr-2"}},
 		}}, nil
@@ -77,11 +77,11 @@ func newFakeRequester() *fakeRequester {
 	answer(f, func(_ context.Context, c messages.SetStock) (messages.StockResult, error) {
 		return messages.StockResult{Outcome: messages.OutcomeOK, Stock: &messages.StockLevel{SKU: c.SKU, OnHand: c.OnHand, Available: c.OnHand}}, nil
 	})
-	answer(f, func(_ context.Context, c messages.GetStock) (messages.StockResult, error) {
+	answer(f, func(_ context.Context, c getStock) (messages.StockResult, error) {
 		return messages.StockResult{Outcome: messages.OutcomeOK, Stock: &messages.StockLevel{SKU: c.SKU, OnHand: 10, Reserved: 3, Available: 7}}, nil
 	})
-	answer(f, func(_ context.Context, _ messages.ListStock) (messages.ListStockResult, error) {
-		return messages.ListStockResult{Stock: []messages.StockLevel{{SKU: "SKU-1", OnHand: 10, Reserved: 3, Available: 7}, {SKU: "SKU-2"}}}, nil
+	answer(f, func(_ context.Context, _ listStock) (listStockResult, error) {
+		return listStockResult{Stock: []messages.StockLevel{{SKU: "SKU-1", OnHand: 10, Reserved: 3, Available: 7}, {SKU: "SKU-2"}}}, nil
 	})
 	answer(f, answerPoisonAdmin)
 	return f
@@ -174,10 +174,12 @@ var specRouter = sync.OnceValues(func() (routers.Router, error) {
 	return gorillamux.NewRouter(doc)
 })
 
-// apiServer is the API on a real HTTP server, over a fake requester.
+// apiServer is the API on a real HTTP server, over a fake requester and a
+// fake view that asks it.
 type apiServer struct {
-	fake *fakeRequester
-	srv  *httptest.Server
+	fake  *fakeRequester
+	views *fakeViews
+	srv   *httptest.Server
 }
 
 // The API keys of the tests. Customer A owns cannedOrder's orders.
@@ -209,6 +211,10 @@ func newServer(tb testing.TB, fake *fakeRequester, ready func(context.Context) e
 func newServerWith(tb testing.TB, fake *fakeRequester, cfg httpapi.Config) *apiServer {
 	tb.Helper()
 	cfg.Commands = fake
+	views := &fakeViews{f: fake}
+	if cfg.Views == nil {
+		cfg.Views = views
+	}
 	if cfg.Auth == nil {
 		cfg.Auth = testKeys(tb)
 	}
@@ -217,7 +223,7 @@ func newServerWith(tb testing.TB, fake *fakeRequester, cfg httpapi.Config) *apiS
 	}
 	srv := httptest.NewServer(httpapi.NewHandler(cfg))
 	tb.Cleanup(srv.Close)
-	return &apiServer{fake: fake, srv: srv}
+	return &apiServer{fake: fake, views: views, srv: srv}
 }
 
 // request is what a test sends.

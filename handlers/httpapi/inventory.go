@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -18,8 +19,19 @@ type setStockRequest struct {
 	OnHand json.RawMessage `json:"on_hand"`
 }
 
+type stockResponse struct {
+	SKU       string `json:"sku"`
+	OnHand    int    `json:"on_hand"`
+	Reserved  int    `json:"reserved"`
+	Available int    `json:"available"`
+}
+
+func toStockResponse(l messages.StockLevel) stockResponse {
+	return stockResponse{SKU: l.SKU, OnHand: l.OnHand, Reserved: l.Reserved, Available: l.Available}
+}
+
 type stockListResponse struct {
-	Stock []messages.StockLevel `json:"stock"`
+	Stock []stockResponse `json:"stock"`
 }
 
 func skuParam(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -63,7 +75,13 @@ func (a *api) setStock(w http.ResponseWriter, r *http.Request) {
 	case res.Stock == nil:
 		a.commandFailed(w, r, errNoStock)
 	default:
-		writeJSON(w, http.StatusOK, res.Stock)
+		// 200 only once GET /inventory/{sku} shows the change: merged into the
+		// view (unless the view holds a later level already).
+		if err := a.views.StockLevel(r.Context(), *res.Stock, time.Time{}); err != nil {
+			a.viewFailed(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, toStockResponse(*res.Stock))
 	}
 }
 
@@ -72,26 +90,23 @@ func (a *api) getStock(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var res messages.StockResult
-	if err := a.commands.Request(r.Context(), messages.GetStock{SKU: sku}, &res); err != nil {
-		a.commandFailed(w, r, err)
+	l, err := a.views.Stock(r.Context(), sku)
+	if err != nil {
+		a.viewAnswerFailed(w, r, err, "no stock is recorded for this SKU")
 		return
 	}
-	if res.Outcome != messages.OutcomeOK || res.Stock == nil {
-		writeProblem(w, r, http.StatusNotFound, "Not Found", "no stock is recorded for this SKU")
-		return
-	}
-	writeJSON(w, http.StatusOK, res.Stock)
+	writeJSON(w, http.StatusOK, toStockResponse(l.Message()))
 }
 
 func (a *api) listStock(w http.ResponseWriter, r *http.Request) {
-	var res messages.ListStockResult
-	if err := a.commands.Request(r.Context(), messages.ListStock{}, &res); err != nil {
-		a.commandFailed(w, r, err)
+	all, err := a.views.AllStock(r.Context())
+	if err != nil {
+		a.viewFailed(w, r, err)
 		return
 	}
-	if res.Stock == nil {
-		res.Stock = []messages.StockLevel{}
+	out := stockListResponse{Stock: make([]stockResponse, len(all))}
+	for i, l := range all {
+		out.Stock[i] = toStockResponse(l.Message())
 	}
-	writeJSON(w, http.StatusOK, stockListResponse{Stock: res.Stock})
+	writeJSON(w, http.StatusOK, out)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -206,6 +207,8 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 	status := messages.OrderStatusPending
 	if res.Order != nil {
 		status = res.Order.Status
+		// Read-your-writes: GET /orders/{id} right after this 202 answers 200.
+		a.mergeOrder(r, *res.Order)
 	}
 	w.Header().Set("Location", "/orders/"+cmd.OrderID)
 	writeJSON(w, http.StatusAccepted, orderAccepted{OrderID: cmd.OrderID, Status: status})
@@ -244,63 +247,67 @@ func (a *api) getOrder(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
 		return
 	}
-	if o, ok := lookedUpOrder(r.Context()); ok {
-		writeJSON(w, http.StatusOK, toOrderResponse(o))
+	o, ok := lookedUpOrder(r.Context())
+	if !ok {
+		var err error
+		if o, err = a.views.Order(r.Context(), id); err != nil {
+			a.viewAnswerFailed(w, r, err, "no order with this id")
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, toOrderResponse(o.Message()))
+}
+
+// viewAnswerFailed answers a query the view did not answer: 404 for what it
+// does not hold (yet), 503 when it cannot be read.
+func (a *api) viewAnswerFailed(w http.ResponseWriter, r *http.Request, err error, notFound string) {
+	if errors.Is(err, view.ErrNotFound) {
+		writeProblem(w, r, http.StatusNotFound, "Not Found", notFound)
 		return
 	}
-	var res messages.GetOrderResult
-	if err := a.commands.Request(r.Context(), messages.GetOrder{OrderID: id}, &res); err != nil {
-		a.commandFailed(w, r, err)
-		return
-	}
-	if res.Outcome != messages.OutcomeOK || res.Order == nil {
-		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
-		return
-	}
-	writeJSON(w, http.StatusOK, toOrderResponse(*res.Order))
+	a.viewFailed(w, r, err)
 }
 
 func (a *api) listOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	cmd := messages.ListOrders{CustomerID: q.Get("customer_id"), Status: q.Get("status"), Cursor: q.Get("cursor"), Limit: messages.DefaultListLimit}
+	query := view.ListOrders{CustomerID: q.Get("customer_id"), Status: q.Get("status"), Cursor: q.Get("cursor"), Limit: messages.DefaultListLimit}
 	var errs []fieldError
-	if len(cmd.CustomerID) > messages.MaxCustomerIDLength {
+	if len(query.CustomerID) > messages.MaxCustomerIDLength {
 		errs = append(errs, fieldError{"customer_id", fmt.Sprintf("must be at most %d characters", messages.MaxCustomerIDLength)})
 	}
-	if cmd.Status != "" && !validOrderStatus(cmd.Status) {
+	if query.Status != "" && !validOrderStatus(query.Status) {
 		errs = append(errs, fieldError{"status", "must be one of PENDING, CONFIRMED, REJECTED, CANCELLED, SHIPPED, DELIVERED, DELIVERY_FAILED"})
 	}
 	var pageErrs []fieldError
-	cmd.Limit, pageErrs = pageParams(q, cmd.Cursor)
+	query.Limit, pageErrs = pageParams(q, query.Cursor)
 	errs = append(errs, pageErrs...)
 	if len(errs) > 0 {
 		badRequest(w, r, errs...)
 		return
 	}
-	customerID, ok := customerScope(w, r, "customer_id", cmd.CustomerID, q.Has("customer_id"))
+	customerID, ok := customerScope(w, r, "customer_id", query.CustomerID, q.Has("customer_id"))
 	if !ok {
 		return
 	}
-	cmd.CustomerID = customerID
-	var res messages.ListOrdersResult
-	if err := a.commands.Request(r.Context(), cmd, &res); err != nil {
-		a.commandFailed(w, r, err)
-		return
-	}
-	if res.Outcome == messages.OutcomeInvalid {
+	query.CustomerID = customerID
+	page, err := a.views.Orders(r.Context(), query)
+	if errors.Is(err, view.ErrBadCursor) || errors.Is(err, messages.ErrInvalid) {
 		badRequest(w, r, fieldError{"cursor", "is not a cursor this API handed out"})
 		return
 	}
-	out := orderListResponse{Orders: make([]orderResponse, len(res.Orders)), NextCursor: res.NextCursor}
-	for i, o := range res.Orders {
-		out.Orders[i] = toOrderResponse(o)
+	if err != nil {
+		a.viewFailed(w, r, err)
+		return
+	}
+	out := orderListResponse{Orders: make([]orderResponse, len(page.Orders)), NextCursor: page.NextCursor}
+	for i, o := range page.Orders {
+		out.Orders[i] = toOrderResponse(o.Message())
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 // pageParams reads a list's limit (messages.DefaultListLimit when absent) and
-// checks its cursor's length; the owning service tells a cursor it did not
-// hand out.
+// checks its cursor's length; the view tells a cursor it did not hand out.
 func pageParams(q url.Values, cursor string) (int, []fieldError) {
 	limit := messages.DefaultListLimit
 	var errs []fieldError
@@ -357,6 +364,9 @@ func (a *api) cancelOrder(w http.ResponseWriter, r *http.Request) {
 		a.commandFailed(w, r, err)
 		return
 	}
+	if res.Order != nil {
+		a.mergeOrder(r, *res.Order)
+	}
 	switch res.Outcome {
 	case messages.OutcomeNotFound:
 		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
@@ -364,5 +374,14 @@ func (a *api) cancelOrder(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusConflict, "Conflict", res.Detail)
 	default:
 		writeJSON(w, http.StatusAccepted, orderAccepted{OrderID: id, Status: res.Status})
+	}
+}
+
+// mergeOrder folds the order a command answered with into the view. The
+// command took effect whatever happens here, so a view that cannot be written
+// is logged, not answered: its event brings the order into the view soon after.
+func (a *api) mergeOrder(r *http.Request, o messages.Order) {
+	if err := a.views.MergeOrder(r.Context(), o, view.Source{}); err != nil {
+		a.logger.WarnContext(r.Context(), "could not merge an order into the view; its events will", "order_id", o.OrderID, "error", err)
 	}
 }

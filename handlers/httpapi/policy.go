@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -40,6 +41,7 @@ var policy = map[string]rule{
 	"GET /orders/{id}":               {RoleCustomer: own, RoleOperator: allow},
 	"POST /orders/{id}/cancel":       {RoleCustomer: own, RoleOperator: allow},
 	"GET /orders/{id}/delivery":      {RoleCustomer: own, RoleOperator: allow, RoleCourier: allow},
+	"GET /orders/{id}/timeline":      {RoleCustomer: own, RoleOperator: allow},
 	"GET /inventory":                 {RoleCustomer: allow, RoleOperator: allow},
 	"GET /inventory/{sku}":           {RoleCustomer: allow, RoleOperator: allow},
 	"PUT /inventory/{sku}":           {RoleOperator: allow},
@@ -146,29 +148,30 @@ type orderKey struct{}
 
 // ownOrder looks the route's order up and lets the request through only if
 // it is the customer's; the order is kept in the context for the handler.
-// The lookup is a query: it changes nothing.
+// The lookup is a query of the view: it sends nothing. An order the view does
+// not hold yet (placed, but its event still on its way) is 404 like another's.
 func (a *api) ownOrder(w http.ResponseWriter, r *http.Request, p Principal) (context.Context, bool) {
 	id, ok := orderID(r)
 	if !ok {
 		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
 		return nil, false
 	}
-	var res messages.GetOrderResult
-	if err := a.commands.Request(r.Context(), messages.GetOrder{OrderID: id}, &res); err != nil {
-		a.commandFailed(w, r, err)
+	o, err := a.views.Order(r.Context(), id)
+	if err != nil && !errors.Is(err, view.ErrNotFound) {
+		a.viewFailed(w, r, err)
 		return nil, false
 	}
-	if res.Outcome != messages.OutcomeOK || res.Order == nil || p.CustomerID == "" || res.Order.CustomerID != p.CustomerID {
+	if err != nil || p.CustomerID == "" || o.CustomerID != p.CustomerID {
 		// Never reveal that another customer's order exists.
 		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
 		return nil, false
 	}
-	return context.WithValue(r.Context(), orderKey{}, *res.Order), true
+	return context.WithValue(r.Context(), orderKey{}, o), true
 }
 
 // lookedUpOrder returns the order guard looked up for the request, if it did.
-func lookedUpOrder(ctx context.Context) (messages.Order, bool) {
-	o, ok := ctx.Value(orderKey{}).(messages.Order)
+func lookedUpOrder(ctx context.Context) (view.Order, bool) {
+	o, ok := ctx.Value(orderKey{}).(view.Order)
 	return o, ok
 }
 

@@ -75,3 +75,10 @@ func (a *api) commandFailed(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeProblem(w, r, http.StatusServiceUnavailable, "Service Unavailable", "the command could not be sent; retry later")
 }
+
+// viewFailed answers for a query the view could not answer: 503 with a Retry-After.
+func (a *api) viewFailed(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Retry-After", "1")
+	a.logger.WarnContext(r.Context(), "the view cannot be read", "error", err)
+	writeProblem(w, r, http.StatusServiceUnavailable, "Service Unavailable", "the view cannot be read right now; retry later")
+}

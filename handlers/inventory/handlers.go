@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/components/requestreply"
@@ -37,30 +39,6 @@ func CommandHandlers(svc *app.Service, replies requestreply.Backend[any]) []cqrs
 				}
 				level := p.Level()
 				return messages.StockResult{Outcome: messages.OutcomeOK, Stock: &level}, nil
-			}),
-		requestreply.NewCommandHandlerWithResult("inventory.get_stock", replies,
-			func(ctx context.Context, cmd *messages.GetStock) (any, error) {
-				p, err := svc.GetStock(ctx, cmd.SKU)
-				if errors.Is(err, app.ErrUnknownSKU) {
-					return messages.StockResult{Outcome: messages.OutcomeNotFound}, nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				level := p.Level()
-				return messages.StockResult{Outcome: messages.OutcomeOK, Stock: &level}, nil
-			}),
-		requestreply.NewCommandHandlerWithResult("inventory.list_stock", replies,
-			func(ctx context.Context, _ *messages.ListStock) (any, error) {
-				all, err := svc.ListStock(ctx)
-				if err != nil {
-					return nil, err
-				}
-				res := messages.ListStockResult{Stock: make([]messages.StockLevel, len(all))}
-				for i, p := range all {
-					res.Stock[i] = p.Level()
-				}
-				return res, nil
 			}),
 	}
 }
@@ -98,4 +76,28 @@ func EventGroups(svc *app.Service) []handlers.EventGroup {
 			}),
 		},
 	}}
+}
+
+// RunStockLevels publishes the stock level of every product at once (so a
+// view rebuilt from scratch learns every SKU), then every interval the levels
+// of the products changed since (see app.Service.PublishStockLevels), in
+// rounds of up to 100 products, until ctx is done. A round that fails is
+// logged and tried again at the next tick.
+func RunStockLevels(ctx context.Context, svc *app.Service, interval time.Duration, logger *slog.Logger) error {
+	all := true
+	return handlers.Every(ctx, interval, func(ctx context.Context) {
+		for range 10 {
+			n, err := svc.PublishStockLevels(ctx, 100, all)
+			if err != nil {
+				if ctx.Err() == nil {
+					logger.WarnContext(ctx, "publishing stock levels failed; trying again at the next tick", "error", err)
+				}
+				return
+			}
+			all = false
+			if n < 100 {
+				return
+			}
+		}
+	})
 }

@@ -1,6 +1,6 @@
 // Package orders adapts the orders service's use cases to Watermill: its
 // commands (answered through request/reply) and the inventory and delivery
-// events it reacts to.
+// events it reacts to. Queries are the gateway's view's (handlers/view).
 package orders
 
 import (
@@ -56,39 +56,14 @@ func CommandHandlers(svc *app.Service, replies requestreply.Backend[any]) []cqrs
 					if getErr != nil {
 						return nil, getErr
 					}
+					view := app.ToMessage(cur)
 					return messages.CancelOrderResult{Outcome: messages.OutcomeConflict, Status: string(cur.Status),
-						Detail: fmt.Sprintf("an order that is %s can no longer be cancelled", cur.Status)}, nil
+						Detail: fmt.Sprintf("an order that is %s can no longer be cancelled", cur.Status), Order: &view}, nil
 				case err != nil:
 					return nil, err
 				}
-				return messages.CancelOrderResult{Outcome: messages.OutcomeOK, Status: string(o.Status)}, nil
-			}),
-		requestreply.NewCommandHandlerWithResult("orders.get_order", replies,
-			func(ctx context.Context, cmd *messages.GetOrder) (any, error) {
-				o, err := svc.GetOrder(ctx, cmd.OrderID)
-				if errors.Is(err, app.ErrNotFound) {
-					return messages.GetOrderResult{Outcome: messages.OutcomeNotFound}, nil
-				}
-				if err != nil {
-					return nil, err
-				}
 				view := app.ToMessage(o)
-				return messages.GetOrderResult{Outcome: messages.OutcomeOK, Order: &view}, nil
-			}),
-		requestreply.NewCommandHandlerWithResult("orders.list_orders", replies,
-			func(ctx context.Context, cmd *messages.ListOrders) (any, error) {
-				page, err := svc.ListOrders(ctx, app.ListOrders{CustomerID: cmd.CustomerID, Status: cmd.Status, Limit: cmd.Limit, Cursor: cmd.Cursor})
-				if errors.Is(err, app.ErrBadCursor) || errors.Is(err, messages.ErrInvalid) {
-					return messages.ListOrdersResult{Outcome: messages.OutcomeInvalid, Detail: err.Error(), Orders: []messages.Order{}}, nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				res := messages.ListOrdersResult{Outcome: messages.OutcomeOK, Orders: make([]messages.Order, len(page.Orders)), NextCursor: page.NextCursor}
-				for i, o := range page.Orders {
-					res.Orders[i] = app.ToMessage(o)
-				}
-				return res, nil
+				return messages.CancelOrderResult{Outcome: messages.OutcomeOK, Status: string(o.Status), Order: &view}, nil
 			}),
 	}
 }

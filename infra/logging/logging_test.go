@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/trace"
@@ -62,4 +65,51 @@ func TestTraceAndSpanIDsBesideTheCorrelationID(t *testing.T) {
 			assert.Equal(t, tc.want, line)
 		})
 	}
+}
+
+func TestWatermillLevels(t *testing.T) {
+	t.Parallel()
+	fields := watermill.LogFields{"message_uuid": "m-1"}
+	tests := []struct {
+		name  string
+		level string
+		log   func(watermill.LoggerAdapter)
+		want  string // "" when nothing is written
+	}{
+		{name: "info is demoted to debug", level: "info", log: func(l watermill.LoggerAdapter) { l.Info("starting handler", fields) }},
+		{name: "a demoted info shows at debug", level: "debug", log: func(l watermill.LoggerAdapter) { l.Info("starting handler", fields) }, want: "level=DEBUG msg=\"starting handler\" message_uuid=m-1"},
+		{name: "trace is off at debug", level: "debug", log: func(l watermill.LoggerAdapter) { l.Trace("message acked", fields) }},
+		{name: "an error names it", level: "info", log: func(l watermill.LoggerAdapter) { l.Error("handler failed", errors.New("boom"), fields) }, want: "level=ERROR msg=\"handler failed\" message_uuid=m-1 error=boom"},
+		{name: "fields given to With stay", level: "debug", log: func(l watermill.LoggerAdapter) {
+			l.With(watermill.LogFields{"topic": "t"}).Debug("subscribed", nil)
+		}, want: "level=DEBUG msg=subscribed topic=t"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			logger, err := logging.New(&buf, "text", tc.level)
+			require.NoError(t, err)
+			tc.log(logging.Watermill(logger))
+			if tc.want == "" {
+				assert.Empty(t, buf.String())
+				return
+			}
+			assert.Contains(t, buf.String(), tc.want)
+		})
+	}
+}
+
+// Watermill traces every message it handles; with the level off that must cost nothing.
+func TestWatermillDisabledLevelsDoNotAllocate(t *testing.T) {
+	logger, err := logging.New(io.Discard, "json", "info")
+	require.NoError(t, err)
+	w := logging.Watermill(logger)
+	fields := watermill.LogFields{"message_uuid": "m-1", "handler_name": "h"}
+	allocs := testing.AllocsPerRun(100, func() {
+		w.Trace("Received message", fields)
+		w.Debug("Handling event", fields)
+		w.Info("Starting handler", fields)
+	})
+	assert.Zero(t, allocs)
 }

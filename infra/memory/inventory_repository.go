@@ -93,6 +93,30 @@ func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now
 	return err
 }
 
+// ListLevelsPending implements inventory.Products.
+func (r *ProductRepository) ListLevelsPending(ctx context.Context, limit int) ([]inventory.Product, error) {
+	found, err := r.s.all(ctx, func(p *inventory.Product) bool { return p.LevelPending })
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(found, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
+	if limit > 0 && len(found) > limit {
+		found = found[:limit]
+	}
+	return found, nil
+}
+
+// MarkLevelPublished implements inventory.Products.
+func (r *ProductRepository) MarkLevelPublished(ctx context.Context, sku string, revision int64) error {
+	_, err := r.s.modify(ctx, sku, func(p *inventory.Product) error {
+		if p.Revision == revision {
+			p.LevelPending = false
+		}
+		return nil
+	})
+	return err
+}
+
 // ReservationRepository keeps reservations in memory.
 type ReservationRepository struct {
 	s *store[inventory.Reservation]

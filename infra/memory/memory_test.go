@@ -7,6 +7,7 @@ import (
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
 	"github.com/orderflow/orderflow/app/poison"
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/infra/memory"
 	"github.com/orderflow/orderflow/infra/repotest"
 )
@@ -34,4 +35,9 @@ func TestShipmentRepository(t *testing.T) {
 func TestPoisonStore(t *testing.T) {
 	t.Parallel()
 	repotest.PoisonStores(t, func(*testing.T) poison.Store { return memory.NewPoisonStore() })
+}
+
+func TestViewStore(t *testing.T) {
+	t.Parallel()
+	repotest.ViewStores(t, func(*testing.T) view.Store { return memory.NewViewStore() })
 }

@@ -49,7 +49,7 @@ func (p ReplyPublisher) OnCommandProcessed(ctx context.Context, params requestre
 	if err != nil {
 		return fmt.Errorf("marshal reply: %w", err)
 	}
-	msg := message.NewMessage(watermill.NewUUID(), payload)
+	msg := message.NewMessage(newUUID(), payload)
 	msg.SetContext(ctx)
 	msg.Metadata.Set(requestreply.OperationIDMetadataKey, op)
 	stamp(msg, nil)
@@ -162,24 +162,30 @@ type Requester struct {
 // within the request's deadline (ctx's, capped at the timeout). It returns an
 // error wrapping messages.ErrNotSent when the broker did not take the command,
 // and messages.ErrNoReply when it did but no answer came within the timeout.
+//
+// It does what requestreply.SendWithReplies with the hub as its backend does
+// (an operation id in the command's metadata, the hub routing the reply to
+// it), without the goroutine, the channels and the context the generic path
+// adds per request.
 func (r Requester) Request(ctx context.Context, cmd, result any) error {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
-	replies, stop, err := requestreply.SendWithReplies[json.RawMessage](ctx, r.Bus, r.Hub, cmd)
-	if err != nil {
+	op := newUUID()
+	in := r.Hub.expect(op)
+	defer r.Hub.forget(op)
+	if err := r.Bus.SendWithModifiedMessage(ctx, cmd, func(m *message.Message) error {
+		m.Metadata.Set(requestreply.OperationIDMetadataKey, op)
+		return nil
+	}); err != nil {
 		return fmt.Errorf("%w: %T: %v", messages.ErrNotSent, cmd, err) //nolint:errorlint // callers match the sentinel only; wrapping the cause would change what errors.Is/As match
 	}
-	defer stop()
-	var reply requestreply.Reply[json.RawMessage]
+	var reply *message.Message
 	select {
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %T within %s", messages.ErrNoReply, cmd, r.Timeout)
-	case reply = <-replies:
+	case reply = <-in:
 	}
-	if reply.Error != nil {
-		return fmt.Errorf("%w: %T: %v", messages.ErrNoReply, cmd, reply.Error) //nolint:errorlint // callers match the sentinel only; wrapping the remote error would change what errors.Is/As match
-	}
-	if err := json.Unmarshal(reply.HandlerResult, result); err != nil {
+	if err := json.Unmarshal(reply.Payload, result); err != nil {
 		return fmt.Errorf("decode reply to %T: %w", cmd, err)
 	}
 	return nil

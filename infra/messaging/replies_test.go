@@ -85,8 +85,8 @@ func TestRequesterTellsANotSentCommandFromAnUnansweredOne(t *testing.T) {
 			bus, err := messaging.NewCommandBus(tc.publish, slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
 			r := messaging.Requester{Bus: bus, Hub: messaging.NewReplyHub(), Timeout: 50 * time.Millisecond}
-			var res messages.GetOrderResult
-			err = r.Request(context.Background(), messages.GetOrder{OrderID: "o-1"}, &res)
+			var res messages.CancelOrderResult
+			err = r.Request(context.Background(), messages.CancelOrder{OrderID: "o-1"}, &res)
 			require.ErrorIs(t, err, tc.want)
 			other := messages.ErrNoReply
 			if tc.want == messages.ErrNoReply {

@@ -18,6 +18,7 @@ import (
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
 	"github.com/orderflow/orderflow/app/poison"
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/infra/memory"
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
 	"github.com/orderflow/orderflow/infra/repotest"
@@ -71,6 +72,15 @@ func TestPoisonStore(t *testing.T) {
 	})
 }
 
+func TestViewStore(t *testing.T) {
+	t.Parallel()
+	repotest.ViewStores(t, func(t *testing.T) view.Store {
+		r := mongostore.NewViewStore(freshDatabase(t))
+		require.NoError(t, r.EnsureIndexes(t.Context()))
+		return r
+	})
+}
+
 // List agrees with the in-memory reference for cursors the store did not make
 // (a sub-millisecond part, a zone, ids that exist or not), not only for those
 // the contract suite builds from listed orders.
@@ -119,6 +129,7 @@ func TestEnsureIndexesIsIdempotent(t *testing.T) {
 	for _, r := range []indexer{
 		mongostore.NewOrderRepository(db), mongostore.NewProductRepository(db),
 		mongostore.NewReservationRepository(db), mongostore.NewShipmentRepository(db), mongostore.NewPoisonStore(db),
+		mongostore.NewViewStore(db),
 	} {
 		require.NoError(t, r.EnsureIndexes(t.Context()))
 		require.NoError(t, r.EnsureIndexes(t.Context()), "second time, %T", r)
@@ -128,6 +139,8 @@ func TestEnsureIndexesIsIdempotent(t *testing.T) {
 		mongostore.ReservationsCollection: {"_id_", "unpublished"},
 		mongostore.ShipmentsCollection:    {"_id_", "due", "unpublished"},
 		mongostore.PoisonCollection:       {"_id_", "status_newest_first", "newest_first"},
+		mongostore.ProductsCollection:     {"_id_", "level_pending"},
+		mongostore.ViewOrdersCollection:   append([]string{"_id_"}, mongostore.ViewIndexes...),
 	} {
 		specs, err := db.Collection(coll).Indexes().ListSpecifications(t.Context())
 		require.NoError(t, err)

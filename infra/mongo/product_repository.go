@@ -36,10 +36,39 @@ func NewProductRepository(db *mongo.Database) *ProductRepository {
 	}}
 }
 
-// EnsureIndexes creates nothing: the SKU is the _id, unique by construction, and
-// List sorts by it, so the _id index serves every query of this collection. It
-// exists so that the wiring treats every repository alike.
-func (r *ProductRepository) EnsureIndexes(context.Context) error { return nil }
+// EnsureIndexes creates the index of ListLevelsPending: sparse on
+// level_pending, a field present only while a product's level is unpublished,
+// so it holds the few products changed since the last round. The SKU is the
+// _id and List sorts by it, so the _id index serves every other query.
+func (r *ProductRepository) EnsureIndexes(ctx context.Context) error {
+	return createIndexes(ctx, r.s.coll, mongo.IndexModel{
+		Keys: bson.D{{Key: levelPendingField, Value: 1}}, Options: options.Index().SetName("level_pending").SetSparse(true),
+	})
+}
+
+// ListLevelsPending implements inventory.Products: the products in the
+// level_pending index, without their holds or history.
+func (r *ProductRepository) ListLevelsPending(ctx context.Context, limit int) ([]inventory.Product, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+		SetProjection(bson.D{{Key: holdsField, Value: 0}, {Key: "history", Value: 0}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	return r.s.find(ctx, bson.D{{Key: levelPendingField, Value: true}}, opts)
+}
+
+// MarkLevelPublished implements inventory.Products with one conditional update:
+//
+//	{_id: sku, revision: revision}  {$unset: {level_pending: ""}}
+func (r *ProductRepository) MarkLevelPublished(ctx context.Context, sku string, revision int64) error {
+	_, err := r.s.coll.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: sku}, {Key: revisionField, Value: revision}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: levelPendingField, Value: ""}}}})
+	if err != nil {
+		return fmt.Errorf("mark the level of %s published: %w", sku, fault(err))
+	}
+	return nil
+}
 
 // Get implements inventory.Products.
 func (r *ProductRepository) Get(ctx context.Context, sku string) (inventory.Product, error) {
@@ -92,7 +121,7 @@ func (r *ProductRepository) Hold(ctx context.Context, sku, orderID string, qty i
 			},
 			bson.D{
 				{Key: "$inc", Value: bson.D{{Key: reservedField, Value: qty}, {Key: availableField, Value: -qty}, {Key: revisionField, Value: 1}}},
-				{Key: "$set", Value: bson.D{{Key: field, Value: qty}, {Key: updatedAtField, Value: storedTime(now)}}},
+				{Key: "$set", Value: bson.D{{Key: field, Value: qty}, {Key: updatedAtField, Value: storedTime(now)}, {Key: levelPendingField, Value: true}}},
 			})
 		if err != nil {
 			return fmt.Errorf("hold %s for order %s: %w", sku, orderID, fault(err))
@@ -174,7 +203,7 @@ func (r *ProductRepository) settle(ctx context.Context, op, sku, orderID string,
 			bson.D{
 				{Key: "$inc", Value: inc(qty)},
 				{Key: "$unset", Value: bson.D{{Key: field, Value: ""}}},
-				{Key: "$set", Value: bson.D{{Key: updatedAtField, Value: storedTime(now)}}},
+				{Key: "$set", Value: bson.D{{Key: updatedAtField, Value: storedTime(now)}, {Key: levelPendingField, Value: true}}},
 			})
 		if err != nil {
 			return fmt.Errorf("%s %s of order %s: %w", op, sku, orderID, fault(err))
@@ -198,6 +227,9 @@ const (
 	availableField = "available"
 	holdsField     = "holds"
 	updatedAtField = "updated_at"
+	// levelPendingField is present (true) only while the product's level is
+	// unpublished (inventory.Product.LevelPending).
+	levelPendingField = "level_pending"
 )
 
 // holdField is the path of an order's hold. inventory.ValidateOrderID has
@@ -224,6 +256,9 @@ type productDocument struct {
 	UpdatedAt time.Time             `bson:"updated_at"`
 	Revision  int64                 `bson:"revision"`
 	History   []stockChangeDocument `bson:"history,omitempty"`
+	// LevelPending is absent rather than false, to keep the products whose
+	// level is published out of the sparse level_pending index.
+	LevelPending bool `bson:"level_pending,omitempty"`
 }
 
 // stockChangeDocument is a change of stock by hand as stored.
@@ -247,6 +282,8 @@ func toProductDocument(p inventory.Product) productDocument {
 		UpdatedAt: storedTime(p.UpdatedAt),
 		Revision:  p.Revision,
 		History:   toStockChangeDocuments(p.History),
+
+		LevelPending: p.LevelPending,
 	}
 }
 
@@ -274,6 +311,8 @@ func (d productDocument) toDomain() inventory.Product {
 		UpdatedAt: d.UpdatedAt.UTC(),
 		Revision:  d.Revision,
 		History:   d.history(),
+
+		LevelPending: d.LevelPending,
 	}
 }
 

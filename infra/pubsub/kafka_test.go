@@ -84,7 +84,12 @@ func fakeKafkaConfig() pubsub.KafkaConfig {
 }
 
 func TestKafkaOnKfake(t *testing.T) {
-	kafkaSuite(t, fakeKafkaConfig())
+	t.Run("watermill-kafka subscriber", func(t *testing.T) { kafkaSuite(t, fakeKafkaConfig()) })
+	t.Run("per-key parallel subscriber", func(t *testing.T) {
+		cfg := fakeKafkaConfig()
+		cfg.ConsumerConcurrency = 8
+		kafkaSuite(t, cfg)
+	})
 }
 
 func TestNewKafkaNeedsBrokers(t *testing.T) {

@@ -477,9 +477,8 @@ func consume(t *testing.T, sub message.Subscriber, topic string) *consumer {
 		defer close(c.closed)
 		defer c.signal()
 		for m := range msgs {
-			p, okP := kafka.MessagePartitionFromCtx(m.Context())
-			o, okO := kafka.MessagePartitionOffsetFromCtx(m.Context())
-			if !okP || !okO {
+			p, o, ok := pubsub.MessagePosition(m.Context())
+			if !ok {
 				p, o = -1, -1 // fails every assertion on partitions
 			}
 			c.mu.Lock()

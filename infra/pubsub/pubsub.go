@@ -8,7 +8,6 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 )
 
 // PubSub is a publisher plus a way to subscribe as a consumer group. Handler
@@ -30,18 +29,19 @@ type PubSub struct {
 	Close func() error
 }
 
-// NewGoChannel returns an in-process PubSub. GoChannel has no consumer groups:
-// every subscription gets every message, which is what one handler per topic
-// needs. It keeps nothing: messages in flight are lost with the process, so a
-// graceful stop drains it first.
-func NewGoChannel(logger watermill.LoggerAdapter) PubSub {
-	ch := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 256}, logger)
-	t := newInflight(ch, ch)
+// NewGoChannel returns an in-process PubSub with the semantics of Watermill's
+// GoChannel (see inProcess). There are no consumer groups: every subscription
+// gets every message, which is what one handler per topic needs. It keeps
+// nothing: messages in flight are lost with the process, so a graceful stop
+// drains it first. The logger is unused: the transport logs nothing.
+func NewGoChannel(watermill.LoggerAdapter) PubSub {
+	t := newInProcess()
+	sub := func(string) (message.Subscriber, error) { return publisher{t}, nil }
 	return PubSub{
-		Publisher:        t,
-		Subscriber:       func(string) (message.Subscriber, error) { return t, nil },
-		NewestSubscriber: func(string) (message.Subscriber, error) { return t, nil },
+		Publisher:        publisher{t},
+		Subscriber:       sub,
+		NewestSubscriber: sub,
 		Drain:            t.drain,
-		Close:            ch.Close,
+		Close:            t.Close,
 	}
 }

@@ -538,6 +538,52 @@ func Products(t *testing.T, newRepo func(t *testing.T) inventory.Products) {
 		}
 		assert.Equal(t, []string{prefix + "B", prefix + "a", prefix + "b", prefix + "c"}, mine)
 	})
+
+	t.Run("every change leaves the level pending until it is marked published at its revision", func(t *testing.T) {
+		t.Parallel()
+		repo := newRepo(t)
+		prefix := uniquePrefix()
+		pendingOf := func() map[string]int64 {
+			t.Helper()
+			all, err := repo.ListLevelsPending(t.Context(), 0)
+			require.NoError(t, err)
+			out := map[string]int64{}
+			for _, p := range all {
+				if strings.HasPrefix(p.SKU, prefix) {
+					assert.True(t, p.LevelPending)
+					assert.Equal(t, p.OnHand-p.Reserved, p.Available(), "a level needs the counts")
+					out[p.SKU] = p.Revision
+				}
+			}
+			return out
+		}
+		a := stockProduct(t, repo, prefix+"a", 10)
+		b := stockProduct(t, repo, prefix+"b", 10)
+		assert.Equal(t, map[string]int64{prefix + "a": a.Revision, prefix + "b": b.Revision}, pendingOf(), "Update leaves the level pending")
+
+		require.NoError(t, repo.MarkLevelPublished(t.Context(), prefix+"a", a.Revision))
+		require.NoError(t, repo.MarkLevelPublished(t.Context(), prefix+"b", b.Revision-1))
+		assert.Equal(t, map[string]int64{prefix + "b": b.Revision}, pendingOf(), "marked at an older revision, b stays pending")
+		assert.Equal(t, a.Revision, getProduct(t, repo, prefix+"a").Revision, "marking moves no revision")
+
+		for i, change := range []func() error{
+			func() error { return repo.Hold(t.Context(), prefix+"a", "order-1", 2, at(2030, time.Second)) },
+			func() error { return repo.Release(t.Context(), prefix+"a", "order-1", at(2030, 2*time.Second)) },
+			func() error { return repo.Hold(t.Context(), prefix+"a", "order-2", 1, at(2030, 3*time.Second)) },
+			func() error { return repo.Commit(t.Context(), prefix+"a", "order-2", at(2030, 4*time.Second)) },
+		} {
+			require.NoError(t, change())
+			cur := getProduct(t, repo, prefix+"a")
+			assert.Equal(t, cur.Revision, pendingOf()[prefix+"a"], "change %d leaves the level pending", i)
+			require.NoError(t, repo.MarkLevelPublished(t.Context(), prefix+"a", cur.Revision))
+			assert.NotContains(t, pendingOf(), prefix+"a")
+		}
+		require.NoError(t, repo.MarkLevelPublished(t.Context(), prefix+"missing", 1), "no product is no error")
+
+		limited, err := repo.ListLevelsPending(t.Context(), 1)
+		require.NoError(t, err)
+		assert.Len(t, limited, 1)
+	})
 }
 
 // storeProduct stores a product with onHand units, one of them held for orderID.

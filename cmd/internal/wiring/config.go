@@ -50,6 +50,11 @@ type Config struct {
 	// failed publish, a crash, a poisoned message); 0 turns the relay off.
 	OutboxRelayInterval time.Duration `env:"OUTBOX_RELAY_INTERVAL" envDefault:"1s"`
 	OutboxRelayAfter    time.Duration `env:"OUTBOX_RELAY_AFTER" envDefault:"2s"`
+	// StockLevelInterval is how often the inventory publishes the stock levels
+	// of the SKUs changed since the last round (StockLevelChanged, which the
+	// gateway's view shows): how stale GET /inventory may be after an order;
+	// 0 takes the default.
+	StockLevelInterval time.Duration `env:"STOCK_LEVEL_INTERVAL" envDefault:"100ms"`
 	// SagaStuckAfter is how long an order may wait for another service
 	// (PENDING, or CONFIRMED with no shipment) before the orders service sends
 	// the message that moves it on again; 0 turns the sweeper off. It looks
@@ -61,7 +66,7 @@ type Config struct {
 	// in memory, lost when the process stops.
 	MongoDBURI string `env:"MONGODB_URI"`
 	// MongoDBDatabasePrefix starts the name of each service's own database:
-	// <prefix>orders, <prefix>inventory, <prefix>delivery.
+	// <prefix>orders, <prefix>inventory, <prefix>delivery, and <prefix>gateway (the view).
 	MongoDBDatabasePrefix string `env:"MONGODB_DATABASE_PREFIX" envDefault:"orderflow_"`
 
 	// Auth is on, or off for local experiments (every request is then an operator).
@@ -135,6 +140,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetryMax < 0 {
 		errs = append(errs, errors.New("RETRY_MAX must not be negative"))
+	}
+	if c.StockLevelInterval < 0 {
+		errs = append(errs, errors.New("STOCK_LEVEL_INTERVAL must not be negative"))
 	}
 	if c.OutboxRelayInterval < 0 || c.OutboxRelayAfter < 0 {
 		errs = append(errs, errors.New("OUTBOX_RELAY_INTERVAL and OUTBOX_RELAY_AFTER must not be negative"))

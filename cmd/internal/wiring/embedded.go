@@ -7,6 +7,7 @@ import (
 	"github.com/orderflow/orderflow/app/delivery"
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/infra/memory"
 )
 
@@ -19,6 +20,12 @@ type Stores struct {
 	Reservations inventory.Reservations
 	Shipments    delivery.Repository
 	Poison       PoisonStores
+	// View is the gateway's read model. ViewShared says it outlives the
+	// process and is shared by every gateway (MongoDB): one consumer group
+	// feeds it. Else (memory) each gateway process rebuilds its own from the
+	// start of the event topics, in a consumer group of its own.
+	View       view.Store
+	ViewShared bool
 }
 
 // NewMemoryStores returns empty in-memory stores.
@@ -29,6 +36,7 @@ func NewMemoryStores() Stores {
 		Reservations: memory.NewReservationRepository(),
 		Shipments:    memory.NewShipmentRepository(),
 		Poison:       NewMemoryPoisonStores(),
+		View:         memory.NewViewStore(),
 	}
 }
 
@@ -52,7 +60,7 @@ func NewServices(ctx context.Context, d Deps, st Stores, which []string, gateway
 		case "delivery":
 			s, err = NewDelivery(d, st.Shipments, st.Poison.Delivery)
 		case "gateway":
-			s, err = NewGateway(d, gatewayGroup, ready)
+			s, err = NewGateway(d, gatewayGroup, st.View, st.ViewShared, ready)
 		default:
 			err = fmt.Errorf("unknown service %q: want one of %v", name, AllServices)
 		}

@@ -15,15 +15,17 @@ type MongoDatabases struct {
 	Orders    string
 	Inventory string
 	Delivery  string
+	// Gateway holds the gateway's view, shared by every gateway instance.
+	Gateway string
 }
 
 // MongoDatabaseNames returns the databases for a MONGODB_DATABASE_PREFIX.
 func MongoDatabaseNames(prefix string) MongoDatabases {
-	return MongoDatabases{Orders: prefix + "orders", Inventory: prefix + "inventory", Delivery: prefix + "delivery"}
+	return MongoDatabases{Orders: prefix + "orders", Inventory: prefix + "inventory", Delivery: prefix + "delivery", Gateway: prefix + "gateway"}
 }
 
 // All lists the databases, for logs and clean-up.
-func (d MongoDatabases) All() []string { return []string{d.Orders, d.Inventory, d.Delivery} }
+func (d MongoDatabases) All() []string { return []string{d.Orders, d.Inventory, d.Delivery, d.Gateway} }
 
 // NewMongoStores returns the stores on MongoDB, one database per service, and
 // creates the indexes they need (idempotent, so every start does it).
@@ -36,13 +38,15 @@ func NewMongoStores(ctx context.Context, client *mongo.Client, prefix string) (S
 	ordersPoison := mongostore.NewPoisonStore(client.Database(dbs.Orders))
 	inventoryPoison := mongostore.NewPoisonStore(client.Database(dbs.Inventory))
 	deliveryPoison := mongostore.NewPoisonStore(client.Database(dbs.Delivery))
+	views := mongostore.NewViewStore(client.Database(dbs.Gateway))
 	for _, r := range []interface{ EnsureIndexes(context.Context) error }{
-		orders, products, reservations, shipments, ordersPoison, inventoryPoison, deliveryPoison,
+		orders, products, reservations, shipments, ordersPoison, inventoryPoison, deliveryPoison, views,
 	} {
 		if err := r.EnsureIndexes(ctx); err != nil {
 			return Stores{}, err
 		}
 	}
 	poisoned := PoisonStores{Orders: ordersPoison, Inventory: inventoryPoison, Delivery: deliveryPoison}
-	return Stores{Orders: orders, Products: products, Reservations: reservations, Shipments: shipments, Poison: poisoned}, nil
+	return Stores{Orders: orders, Products: products, Reservations: reservations, Shipments: shipments, Poison: poisoned,
+		View: views, ViewShared: true}, nil
 }

@@ -37,6 +37,10 @@ type ProcessConfig struct {
 	KafkaVersion           string `env:"KAFKA_VERSION" envDefault:"3.3.1"`
 	KafkaPartitions        int32  `env:"KAFKA_PARTITIONS" envDefault:"4"`
 	KafkaReplicationFactor int16  `env:"KAFKA_REPLICATION_FACTOR" envDefault:"1"`
+	// KafkaConsumerConcurrency is how many messages of one partition a handler
+	// has in flight at once, one at a time per partition key; 1 is
+	// watermill-kafka's subscriber (one message per partition at a time).
+	KafkaConsumerConcurrency int `env:"KAFKA_CONSUMER_CONCURRENCY" envDefault:"16"`
 	// KafkaTopicPrefix goes before every topic and consumer group name.
 	KafkaTopicPrefix string `env:"KAFKA_TOPIC_PREFIX"`
 	// OpsAddr serves /healthz, /readyz and /metrics; empty turns it off. The
@@ -95,8 +99,8 @@ func LoadProcessConfig() (ProcessConfig, error) {
 		if _, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil {
 			errs = append(errs, fmt.Errorf("KAFKA_VERSION %q: %w", c.KafkaVersion, err))
 		}
-		if c.KafkaPartitions < 1 || c.KafkaReplicationFactor < 1 {
-			errs = append(errs, errors.New("KAFKA_PARTITIONS and KAFKA_REPLICATION_FACTOR must be at least 1"))
+		if c.KafkaPartitions < 1 || c.KafkaReplicationFactor < 1 || c.KafkaConsumerConcurrency < 1 {
+			errs = append(errs, errors.New("KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR and KAFKA_CONSUMER_CONCURRENCY must be at least 1"))
 		}
 	}
 	if c.StallExitAfter < 0 {
@@ -180,7 +184,8 @@ func RunProcess(ctx context.Context, which []string) error {
 	if pcfg.Kafka() {
 		version, _ := sarama.ParseKafkaVersion(pcfg.KafkaVersion)
 		kcfg := pubsub.KafkaConfig{Brokers: pcfg.KafkaBrokers, Version: version, Partitions: pcfg.KafkaPartitions,
-			ReplicationFactor: pcfg.KafkaReplicationFactor, ClientID: "orderflow-" + strings.Join(which, "-"), Prefix: pcfg.KafkaTopicPrefix}
+			ReplicationFactor: pcfg.KafkaReplicationFactor, ConsumerConcurrency: pcfg.KafkaConsumerConcurrency,
+			ClientID: "orderflow-" + strings.Join(which, "-"), Prefix: pcfg.KafkaTopicPrefix}
 		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		ps, err = pubsub.NewKafka(startCtx, kcfg, logging.Watermill(logger))
 		cancel()
@@ -188,7 +193,8 @@ func RunProcess(ctx context.Context, which []string) error {
 			return fmt.Errorf("connect to Kafka at %v: %w", pcfg.KafkaBrokers, err)
 		}
 		deps = append(deps, ops.Check{Name: "kafka", Check: func(ctx context.Context) error { return pubsub.Ping(ctx, kcfg) }})
-		transport = []any{"pubsub", "kafka", "brokers", pcfg.KafkaBrokers, "partitions", pcfg.KafkaPartitions}
+		transport = []any{"pubsub", "kafka", "brokers", pcfg.KafkaBrokers, "partitions", pcfg.KafkaPartitions,
+			"consumer_concurrency", pcfg.KafkaConsumerConcurrency}
 	} else {
 		ps = pubsub.NewGoChannel(logging.Watermill(logger))
 	}

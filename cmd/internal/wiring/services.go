@@ -10,17 +10,21 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/app/delivery"
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/app/orders"
 	"github.com/orderflow/orderflow/app/poison"
+	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/handlers"
 	deliveryhandlers "github.com/orderflow/orderflow/handlers/delivery"
 	"github.com/orderflow/orderflow/handlers/httpapi"
 	inventoryhandlers "github.com/orderflow/orderflow/handlers/inventory"
 	ordershandlers "github.com/orderflow/orderflow/handlers/orders"
+	viewhandlers "github.com/orderflow/orderflow/handlers/view"
+	"github.com/orderflow/orderflow/infra/memory"
 	"github.com/orderflow/orderflow/infra/messaging"
 	"github.com/orderflow/orderflow/infra/pubsub"
 	"github.com/orderflow/orderflow/infra/tracing"
@@ -175,6 +179,14 @@ func NewInventory(ctx context.Context, d Deps, products inventory.Products, rese
 	}
 	s := &Service{Name: "inventory", Router: r}
 	s.addBackground(relay)
+	levelsEvery := d.Config.StockLevelInterval
+	if levelsEvery <= 0 {
+		levelsEvery = 100 * time.Millisecond
+	}
+	logger := d.Logger.With("service", "inventory")
+	s.Background = append(s.Background, func(ctx context.Context) error {
+		return inventoryhandlers.RunStockLevels(ctx, svc, levelsEvery, logger)
+	})
 	return s, nil
 }
 
@@ -215,10 +227,18 @@ func NewDelivery(d Deps, repo delivery.Repository, poisoned poison.Store) (*Serv
 	return s, nil
 }
 
+// ViewGroup is the consumer group of a view shared in MongoDB; a view in
+// memory takes a group of its own, ViewGroup + "." + a name unique to the
+// process start, so that it reads every event topic from its start.
+const ViewGroup = "gateway.view"
+
 // NewGateway builds the gateway: its HTTP API, sending commands through the
-// command bus, and its router, which consumes the replies. ready reports
-// whether the rest of what the gateway needs answers.
-func NewGateway(d Deps, consumerGroup string, ready func(context.Context) error) (*Service, error) {
+// command bus and answering queries from its view, and its router, which
+// consumes the replies (group consumerGroup) and feeds the view from the
+// services' events. views is the view's store, shared by every gateway (one
+// consumer group) or this process's own (rebuilt from the topics' start).
+// ready reports whether the rest of what the gateway needs answers.
+func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, ready func(context.Context) error) (*Service, error) {
 	// The readiness probe's replies are no part of any request: not traced.
 	probes := d.PubSub.Publisher
 	d = d.forService("gateway")
@@ -226,12 +246,39 @@ func NewGateway(d Deps, consumerGroup string, ready func(context.Context) error)
 		Service:      "gateway",
 		PoisonTopic:  messages.TopicGatewayPoison,
 		Publisher:    d.PubSub.Publisher,
+		Retry:        messaging.RetryConfig{MaxRetries: d.Config.RetryMax, InitialInterval: d.Config.RetryInitial, MaxInterval: d.Config.RetryMaxWait},
+		Stalls:       d.Stalls,
 		CloseTimeout: d.Config.ShutdownTimeout,
 		Tracing:      d.Tracing.Middleware("gateway"),
 		Logger:       d.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway router: %w", err)
+	}
+	if views == nil {
+		views = memory.NewViewStore()
+		shared = false
+	}
+	viewSvc := view.NewService(views, d.Now)
+	viewGroup := ViewGroup
+	if !shared {
+		viewGroup += "." + uuid.NewString()
+	}
+	p, err := messaging.NewProcessors(r, d.PubSub, d.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("gateway processors: %w", err)
+	}
+	if err := register(p, nil, viewhandlers.EventGroups(viewSvc, viewGroup)); err != nil {
+		return nil, fmt.Errorf("view handlers: %w", err)
+	}
+	// The poisonings of an order's messages are steps of its timeline.
+	for service, topic := range map[string]string{"orders": messages.TopicOrdersPoison, "inventory": messages.TopicInventoryPoison, "delivery": messages.TopicDeliveryPoison} {
+		name := viewGroup + "." + service + "_poison"
+		sub, err := d.PubSub.Subscriber(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s subscriber: %w", name, err)
+		}
+		r.AddConsumerHandler(name, topic, sub, viewhandlers.PoisonHandler(viewSvc))
 	}
 	bus, err := messaging.NewCommandBus(d.PubSub.Publisher, d.Logger)
 	if err != nil {
@@ -282,6 +329,7 @@ func NewGateway(d Deps, consumerGroup string, ready func(context.Context) error)
 		AnonymousRateLimit: anonymous,
 		Now:                d.Now,
 		Commands:           messaging.Requester{Bus: bus, Hub: hub, Timeout: d.Config.RequestTimeout},
+		Views:              viewSvc,
 		Ready: func(ctx context.Context) error {
 			if !r.IsRunning() {
 				return fmt.Errorf("the gateway's router is not running")

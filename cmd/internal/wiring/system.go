@@ -47,12 +47,22 @@ func Run(ctx context.Context, services []*Service, logger *slog.Logger, opts Run
 			return nil
 		})
 	}
+	// The background loops start once every router runs: what they publish
+	// (the relays, the stock levels, the courier) then finds every
+	// subscription in place, which a transport that keeps nothing (GoChannel)
+	// needs not to drop it.
+	routersRunning := make(chan struct{})
 	var background sync.WaitGroup
 	for _, s := range services {
 		for _, bg := range s.Background {
 			background.Add(1)
 			g.Go(func() error {
 				defer background.Done()
+				select {
+				case <-routersRunning:
+				case <-gctx.Done():
+					return nil
+				}
 				return bg(gctx)
 			})
 		}
@@ -87,6 +97,7 @@ func Run(ctx context.Context, services []*Service, logger *slog.Logger, opts Run
 			return g.Wait()
 		}
 	}
+	close(routersRunning)
 	if opts.HTTPServer != nil {
 		// A plain net.Listen: a context here would only make a shutdown that has
 		// already begun fail the start instead of ending it cleanly.

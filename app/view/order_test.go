@@ -1,0 +1,237 @@
+package view_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/app/view"
+	"github.com/orderflow/orderflow/messages"
+)
+
+var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+
+// facts are the events of one order's life, each a merge into its document.
+func facts() []func(*view.Order) {
+	src := view.Source{CorrelationID: "corr-1"}
+	return []func(*view.Order){
+		func(o *view.Order) {
+			o.Place("c-1", []messages.Item{{SKU: "A", Quantity: 1}, {SKU: "B", Quantity: 2}}, t0, src)
+		},
+		func(o *view.Order) {
+			o.RecordReservation(view.ReservationHeld, []messages.Item{{SKU: "B", Quantity: 2}, {SKU: "A", Quantity: 1}}, nil)
+			o.AddStep(view.Step{Step: "stock_held", Service: view.ServiceInventory, SKU: "A", At: t0.Add(time.Millisecond)})
+			o.AddStep(view.Step{Step: "stock_held", Service: view.ServiceInventory, SKU: "B", At: t0.Add(time.Millisecond)})
+		},
+		func(o *view.Order) {
+			o.RecordStatus(messages.StatusEntry{Status: messages.OrderStatusConfirmed, At: t0.Add(2 * time.Millisecond), CorrelationID: "corr-1"})
+			o.AddStep(view.Step{Step: "confirmed", Service: view.ServiceOrders, At: t0.Add(2 * time.Millisecond)})
+		},
+		func(o *view.Order) {
+			o.RecordShipmentStatus(messages.StatusEntry{Status: messages.ShipmentStatusScheduled, At: t0.Add(3 * time.Millisecond)})
+		},
+		func(o *view.Order) {
+			// ShipmentDelivered carries its dispatch.
+			o.RecordShipmentStatus(messages.StatusEntry{Status: messages.ShipmentStatusDispatched, At: t0.Add(4 * time.Millisecond)})
+			o.RecordShipmentStatus(messages.StatusEntry{Status: messages.ShipmentStatusDelivered, At: t0.Add(5 * time.Millisecond)})
+		},
+		func(o *view.Order) {
+			o.RecordStatus(messages.StatusEntry{Status: messages.OrderStatusShipped, At: t0.Add(4 * time.Millisecond), CorrelationID: "corr-2"})
+		},
+		func(o *view.Order) {
+			o.RecordStatus(messages.StatusEntry{Status: messages.OrderStatusDelivered, At: t0.Add(6 * time.Millisecond), CorrelationID: "corr-3"})
+		},
+		func(o *view.Order) {
+			o.RecordReservation(view.ReservationCommitted, nil, nil)
+			o.AddStep(view.Step{Step: "stock_committed", Service: view.ServiceInventory, At: t0.Add(7 * time.Millisecond)})
+		},
+	}
+}
+
+func apply(order []int, repeat bool) view.Order {
+	o := view.Order{ID: "o-1"}
+	fs := facts()
+	for _, i := range order {
+		fs[i](&o)
+		if repeat {
+			fs[i](&o) // a redelivery
+		}
+	}
+	return o
+}
+
+func TestMergesConvergeInAnyOrderAndRepeated(t *testing.T) {
+	t.Parallel()
+	inOrder := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	want := apply(inOrder, false)
+	require.Equal(t, messages.OrderStatusDelivered, want.Status)
+	require.Equal(t, view.ReservationCommitted, want.Reservation.Status)
+	require.Equal(t, messages.ShipmentStatusDelivered, want.Shipment.Status)
+	require.Equal(t, []messages.Item{{SKU: "A", Quantity: 1}, {SKU: "B", Quantity: 2}}, want.Reservation.Held)
+	var statuses []string
+	for _, e := range want.History {
+		statuses = append(statuses, e.Status)
+	}
+	assert.Equal(t, []string{"PENDING", "CONFIRMED", "SHIPPED", "DELIVERED"}, statuses)
+	assert.Equal(t, t0.Add(6*time.Millisecond), want.UpdatedAt)
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		order := append([]int(nil), inOrder...)
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		got := apply(order, rng.IntN(2) == 0)
+		assert.True(t, want.Same(got), "order %v gives\n%+v\nnot\n%+v", order, got, want)
+	}
+}
+
+func TestTimelineIsInCausalOrderAndDeduplicated(t *testing.T) {
+	t.Parallel()
+	o := apply([]int{7, 2, 1, 0, 1, 2}, false)
+	var steps []string
+	for _, s := range o.Timeline {
+		steps = append(steps, s.Step+"/"+s.Service+"/"+s.SKU)
+	}
+	assert.Equal(t, []string{"placed/orders/", "stock_held/inventory/A", "stock_held/inventory/B", "confirmed/orders/", "stock_committed/inventory/"}, steps)
+}
+
+func TestAStatusKeepsItsFirstTime(t *testing.T) {
+	t.Parallel()
+	o := view.Order{ID: "o-1"}
+	o.Place("c-1", []messages.Item{{SKU: "A", Quantity: 1}}, t0, view.Source{})
+	late := messages.StatusEntry{Status: messages.OrderStatusRejected, At: t0.Add(time.Second), Reason: "again"}
+	first := messages.StatusEntry{Status: messages.OrderStatusRejected, At: t0.Add(time.Millisecond), Reason: "insufficient_stock"}
+	o.RecordStatus(late)
+	o.RecordStatus(first)
+	o.RecordStatus(late)
+	require.Len(t, o.History, 2)
+	assert.Equal(t, "insufficient_stock", o.Reason)
+	assert.Equal(t, messages.OrderStatusRejected, o.Status)
+}
+
+// memStore is the smallest view.Store, for the service's tests.
+type memStore struct {
+	orders map[string]view.Order
+	stock  map[string]view.StockLevel
+}
+
+func (m *memStore) UpdateOrder(_ context.Context, id string, fn func(*view.Order) error) (view.Order, error) {
+	o, ok := m.orders[id]
+	if !ok {
+		o = view.Order{ID: id}
+	}
+	o = o.Clone()
+	before := o.Revision
+	if err := fn(&o); err != nil {
+		return view.Order{}, err
+	}
+	if o.Revision != before {
+		m.orders[id] = o
+	}
+	return o, nil
+}
+
+func (m *memStore) GetOrder(_ context.Context, id string) (view.Order, error) {
+	o, ok := m.orders[id]
+	if !ok {
+		return view.Order{}, view.ErrNotFound
+	}
+	return o, nil
+}
+
+func (m *memStore) ListOrders(context.Context, view.ListQuery) ([]view.Order, error) { return nil, nil }
+
+func (m *memStore) UpdateStock(_ context.Context, sku string, fn func(*view.StockLevel) error) (view.StockLevel, error) {
+	l := m.stock[sku]
+	l.SKU = sku
+	before := l.Revision
+	if err := fn(&l); err != nil {
+		return view.StockLevel{}, err
+	}
+	if l.Revision != before {
+		m.stock[sku] = l
+	}
+	return l, nil
+}
+
+func (m *memStore) GetStock(_ context.Context, sku string) (view.StockLevel, error) {
+	l, ok := m.stock[sku]
+	if !ok {
+		return view.StockLevel{}, view.ErrNotFound
+	}
+	return l, nil
+}
+
+func (m *memStore) ListStock(context.Context) ([]view.StockLevel, error) { return nil, nil }
+
+func TestService(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s *view.Service, st *memStore)
+	}{
+		{name: "an order is found only once placed", run: func(t *testing.T, s *view.Service, st *memStore) {
+			require.NoError(t, s.StockReserved(t.Context(), messages.StockReserved{OrderID: "o-1", Items: []messages.Item{{SKU: "A", Quantity: 1}}, OccurredAt: t0}, view.Source{}))
+			_, err := s.Order(t.Context(), "o-1")
+			require.ErrorIs(t, err, view.ErrNotFound)
+			require.NoError(t, s.OrderPlaced(t.Context(), messages.OrderPlaced{OrderID: "o-1", CustomerID: "c", Items: []messages.Item{{SKU: "A", Quantity: 1}}, OccurredAt: t0}, view.Source{CorrelationID: "x"}))
+			o, err := s.Order(t.Context(), "o-1")
+			require.NoError(t, err)
+			assert.Equal(t, view.ReservationHeld, o.Reservation.Status)
+			assert.Equal(t, int64(2), o.Revision)
+		}},
+		{name: "a repeated event changes nothing", run: func(t *testing.T, s *view.Service, st *memStore) {
+			e := messages.OrderPlaced{OrderID: "o-1", CustomerID: "c", Items: []messages.Item{{SKU: "A", Quantity: 1}}, OccurredAt: t0}
+			require.NoError(t, s.OrderPlaced(t.Context(), e, view.Source{}))
+			require.NoError(t, s.OrderPlaced(t.Context(), e, view.Source{}))
+			assert.Equal(t, int64(1), st.orders["o-1"].Revision)
+		}},
+		{name: "malformed events are invalid", run: func(t *testing.T, s *view.Service, _ *memStore) {
+			require.ErrorIs(t, s.OrderPlaced(t.Context(), messages.OrderPlaced{OrderID: "o-1"}, view.Source{}), messages.ErrInvalid)
+			require.ErrorIs(t, s.OrderStatus(t.Context(), "", messages.OrderStatusConfirmed, "", t0, view.Source{}), messages.ErrInvalid)
+			require.ErrorIs(t, s.OrderStatus(t.Context(), "o-1", "NOPE", "", t0, view.Source{}), messages.ErrInvalid)
+			require.ErrorIs(t, s.StockLevel(t.Context(), messages.StockLevel{SKU: "bad sku!", Revision: 1}, t0), messages.ErrInvalid)
+			require.ErrorIs(t, s.StockLevel(t.Context(), messages.StockLevel{SKU: "A"}, t0), messages.ErrInvalid)
+		}},
+		{name: "an older stock level never replaces a newer one", run: func(t *testing.T, s *view.Service, _ *memStore) {
+			require.NoError(t, s.StockLevel(t.Context(), messages.StockLevel{SKU: "A", OnHand: 5, Available: 5, Revision: 3}, t0))
+			require.NoError(t, s.StockLevel(t.Context(), messages.StockLevel{SKU: "A", OnHand: 9, Available: 9, Revision: 2}, t0))
+			l, err := s.Stock(t.Context(), "A")
+			require.NoError(t, err)
+			assert.Equal(t, 5, l.OnHand)
+			require.NoError(t, s.StockLevel(t.Context(), messages.StockLevel{SKU: "A", OnHand: 7, Available: 6, Reserved: 1, Revision: 4}, t0))
+			l, err = s.Stock(t.Context(), "A")
+			require.NoError(t, err)
+			assert.Equal(t, messages.StockLevel{SKU: "A", OnHand: 7, Reserved: 1, Available: 6, Revision: 4}, l.Message())
+		}},
+		{name: "a reply's order merges like its events", run: func(t *testing.T, s *view.Service, _ *memStore) {
+			m := messages.Order{OrderID: "o-1", CustomerID: "c", Items: []messages.Item{{SKU: "A", Quantity: 1}}, Status: messages.OrderStatusPending,
+				History: []messages.StatusEntry{{Status: messages.OrderStatusPending, At: t0, CorrelationID: "corr"}}, CreatedAt: t0, UpdatedAt: t0}
+			require.NoError(t, s.MergeOrder(t.Context(), m, view.Source{}))
+			require.NoError(t, s.OrderPlaced(t.Context(), messages.OrderPlaced{OrderID: "o-1", CustomerID: "c", Items: m.Items, OccurredAt: t0}, view.Source{CorrelationID: "corr"}))
+			o, err := s.Order(t.Context(), "o-1")
+			require.NoError(t, err)
+			assert.Equal(t, m, o.Message())
+			assert.Len(t, o.Timeline, 1)
+		}},
+		{name: "a shipment is found once known", run: func(t *testing.T, s *view.Service, _ *memStore) {
+			_, err := s.Shipment(t.Context(), "o-1")
+			require.ErrorIs(t, err, view.ErrNotFound)
+			require.NoError(t, s.ShipmentStatus(t.Context(), "o-1", messages.ShipmentStatusFailed, "nobody home", t0, t0.Add(time.Second), view.Source{}))
+			sh, err := s.Shipment(t.Context(), "o-1")
+			require.NoError(t, err)
+			assert.Equal(t, messages.ShipmentStatusFailed, sh.Status)
+			assert.Len(t, sh.History, 2, "the dispatch it carries is recorded")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := &memStore{orders: map[string]view.Order{}, stock: map[string]view.StockLevel{}}
+			tc.run(t, view.NewService(st, nil), st)
+		})
+	}
+}
