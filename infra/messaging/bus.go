@@ -151,7 +151,17 @@ func (p *Processors) AddEventGroup(name, topic string, hs ...cqrs.GroupEventHand
 		n := marshaler.Name(ev)
 		byName[n] = append(byName[n], h)
 	}
-	sub, err := p.ps.Subscriber(name)
+	var sub message.Subscriber
+	var err error
+	if p.ps.FilteredSubscriber != nil {
+		// In one process, an event the group does not handle is not delivered to it.
+		sub, err = p.ps.FilteredSubscriber(name, func(msg *message.Message) bool {
+			_, ok := byName[marshaler.NameFromMessage(msg)]
+			return ok
+		})
+	} else {
+		sub, err = p.ps.Subscriber(name)
+	}
 	if err != nil {
 		return fmt.Errorf("event group %s: subscriber: %w", name, err)
 	}

@@ -33,7 +33,10 @@ import (
 type inProcess struct {
 	mu     sync.RWMutex
 	topics map[string][]*subscription
-	closed bool
+	// filtered counts the subscriptions of each topic that want only some
+	// of its messages.
+	filtered map[string]int
+	closed   bool
 	// closing is closed by Close: subscriptions end, deliveries are dropped.
 	closing chan struct{}
 	subs    sync.WaitGroup
@@ -54,12 +57,15 @@ var errClosed = errors.New("in-process pub/sub closed")
 func newInProcess() *inProcess {
 	idle := make(chan struct{})
 	close(idle)
-	return &inProcess{topics: map[string][]*subscription{}, closing: make(chan struct{}), idle: idle}
+	return &inProcess{topics: map[string][]*subscription{}, filtered: map[string]int{}, closing: make(chan struct{}), idle: idle}
 }
 
 type subscription struct {
 	ctx context.Context
-	out chan *message.Message
+	// keep, when set, says which messages the subscription wants; the others
+	// are not delivered to it at all (see PubSub.FilteredSubscriber).
+	keep func(*message.Message) bool
+	out  chan *message.Message
 	// mu guards sending on out against closing it: senders share it, the
 	// subscription's end takes it alone.
 	mu     sync.RWMutex
@@ -88,12 +94,19 @@ func (p *inProcess) Publish(topic string, msgs ...*message.Message) error {
 		// A stop, which the retry waits out until the message's context ends.
 		return faults.Unavailable(errClosed)
 	}
-	subs := p.topics[topic]
-	if len(subs) == 0 {
+	all := p.topics[topic]
+	if len(all) == 0 {
 		return nil // nobody listens: dropped, as on GoChannel
 	}
-	p.add(len(subs) * len(msgs)) // before delivering: a fast ack must not count first
 	for _, msg := range msgs {
+		subs := all
+		if p.filtered[topic] > 0 {
+			subs = wanting(all, msg)
+		}
+		if len(subs) == 0 {
+			continue
+		}
+		p.add(len(subs)) // before delivering: a fast ack must not count first
 		if len(subs) == 1 {
 			// The only delivery takes the message itself; a nack, once its
 			// handler is done with it, brings a copy.
@@ -107,6 +120,17 @@ func (p *inProcess) Publish(topic string, msgs ...*message.Message) error {
 		}
 	}
 	return nil
+}
+
+// wanting returns the subscriptions of all that want msg.
+func wanting(all []*subscription, msg *message.Message) []*subscription {
+	subs := make([]*subscription, 0, len(all))
+	for _, s := range all {
+		if s.keep == nil || s.keep(msg) {
+			subs = append(subs, s)
+		}
+	}
+	return subs
 }
 
 // deliver hands m, a copy of msg or msg itself, to s and waits for it to be
@@ -146,13 +170,20 @@ func (s *subscription) send(m *message.Message) bool {
 // Subscribe implements message.Subscriber: the subscription lasts until ctx
 // ends or the transport is closed.
 func (p *inProcess) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	s := &subscription{ctx: ctx, out: make(chan *message.Message, outputBuffer), done: make(chan struct{})}
+	return p.subscribe(ctx, topic, nil)
+}
+
+func (p *inProcess) subscribe(ctx context.Context, topic string, keep func(*message.Message) bool) (<-chan *message.Message, error) {
+	s := &subscription{ctx: ctx, keep: keep, out: make(chan *message.Message, outputBuffer), done: make(chan struct{})}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, errClosed
 	}
 	p.topics[topic] = append(p.topics[topic], s)
+	if keep != nil {
+		p.filtered[topic]++
+	}
 	p.subs.Add(1)
 	p.mu.Unlock()
 	go func() {
@@ -168,6 +199,9 @@ func (p *inProcess) Subscribe(ctx context.Context, topic string) (<-chan *messag
 				p.topics[topic] = append(subs[:i:i], subs[i+1:]...)
 				break
 			}
+		}
+		if keep != nil {
+			p.filtered[topic]--
 		}
 		p.mu.Unlock()
 		close(s.done) // senders waiting on out give up and release mu
@@ -209,6 +243,18 @@ func (p *inProcess) drain(ctx context.Context) error {
 		}
 	}
 }
+
+// filteredSubscriber subscribes for only the messages keep says yes to.
+type filteredSubscriber struct {
+	p    *inProcess
+	keep func(*message.Message) bool
+}
+
+func (f filteredSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	return f.p.subscribe(ctx, topic, f.keep)
+}
+
+func (filteredSubscriber) Close() error { return nil }
 
 // publisher is what PubSub.Publisher is: Close is a no-op there, the
 // transport is closed by PubSub.Close.

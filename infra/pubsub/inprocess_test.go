@@ -2,6 +2,7 @@ package pubsub_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,4 +146,52 @@ func TestGoChannelClosed(t *testing.T) {
 	assert.Equal(t, faults.Transient, faults.Classify(err), "a stop, waited out by the retry")
 	_, err = sub.Subscribe(context.Background(), "topic")
 	require.Error(t, err)
+}
+
+func TestGoChannelFilteredSubscriptionGetsOnlyWhatItKeeps(t *testing.T) {
+	t.Parallel()
+	ps := pubsub.NewGoChannel(watermill.NopLogger{})
+	defer ps.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	filtered, err := ps.FilteredSubscriber("g", func(m *message.Message) bool { return m.Metadata.Get("name") == "wanted" })
+	require.NoError(t, err)
+	some, err := filtered.Subscribe(ctx, "topic")
+	require.NoError(t, err)
+	sub, err := ps.Subscriber("h")
+	require.NoError(t, err)
+	every, err := sub.Subscribe(ctx, "topic")
+	require.NoError(t, err)
+
+	for i, name := range []string{"other", "wanted", "other"} {
+		m := message.NewMessage(fmt.Sprintf("m-%d", i), nil)
+		m.Metadata.Set("name", name)
+		require.NoError(t, ps.Publisher.Publish("topic", m))
+	}
+	var all []string
+	for range 3 {
+		select {
+		case m := <-every:
+			all = append(all, m.UUID)
+			m.Ack()
+		case <-time.After(10 * time.Second):
+			t.Fatal("the plain subscription missed a message")
+		}
+	}
+	assert.ElementsMatch(t, []string{"m-0", "m-1", "m-2"}, all)
+	select {
+	case m := <-some:
+		assert.Equal(t, "m-1", m.UUID)
+		m.Ack()
+	case <-time.After(10 * time.Second):
+		t.Fatal("the filtered subscription missed the message it keeps")
+	}
+	drainCtx, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	require.NoError(t, ps.Drain(drainCtx), "what a subscription does not keep is not waited for")
+	select {
+	case m := <-some:
+		t.Fatalf("the filtered subscription got %s", m.UUID)
+	default:
+	}
 }

@@ -21,6 +21,12 @@ type PubSub struct {
 	// NewestSubscriber returns a subscriber for a group that only wants what is
 	// published from now on (a gateway instance's replies).
 	NewestSubscriber func(consumerGroup string) (message.Subscriber, error)
+	// FilteredSubscriber, when set, returns a subscriber for the group that is
+	// handed only the messages keep says yes to, where a transport can leave
+	// the others out at no risk (in one process: what nobody handles needs no
+	// delivery, no ack and no redelivery). Nil where every message must be
+	// consumed to move on (a broker's partition): use Subscriber.
+	FilteredSubscriber func(consumerGroup string, keep func(*message.Message) bool) (message.Subscriber, error)
 	// Drain, when set, waits until every message published so far has been
 	// handled. A transport that keeps nothing (GoChannel) needs it to stop
 	// without losing messages; a broker redelivers what was not acked instead.
@@ -41,7 +47,10 @@ func NewGoChannel(watermill.LoggerAdapter) PubSub {
 		Publisher:        publisher{t},
 		Subscriber:       sub,
 		NewestSubscriber: sub,
-		Drain:            t.drain,
-		Close:            t.Close,
+		FilteredSubscriber: func(_ string, keep func(*message.Message) bool) (message.Subscriber, error) {
+			return filteredSubscriber{p: t, keep: keep}, nil
+		},
+		Drain: t.drain,
+		Close: t.Close,
 	}
 }

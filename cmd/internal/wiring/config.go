@@ -98,6 +98,13 @@ type Config struct {
 	MaxOpenOrders int `env:"MAX_OPEN_ORDERS" envDefault:"20"`
 	MaxOpenUnits  int `env:"MAX_OPEN_UNITS" envDefault:"1000"`
 
+	// DashboardSecureCookies marks the dashboard's cookies Secure even over
+	// plain HTTP (behind a proxy that terminates TLS; over TLS they always are).
+	// DashboardLowStock is the available quantity at or under which the
+	// dashboard highlights a SKU.
+	DashboardSecureCookies bool `env:"DASHBOARD_SECURE_COOKIES" envDefault:"false"`
+	DashboardLowStock      int  `env:"DASHBOARD_LOW_STOCK" envDefault:"5"`
+
 	// The HTTP servers' (API and ops) limits; 0 takes the default (for the
 	// write timeout: REQUEST_TIMEOUT + 10s, so that a slow answer is not cut).
 	HTTPReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
@@ -185,6 +192,9 @@ func (c Config) Validate() error {
 	}
 	if c.HTTPWriteTimeout > 0 && c.HTTPWriteTimeout <= c.RequestTimeout {
 		errs = append(errs, fmt.Errorf("HTTP_WRITE_TIMEOUT (%s) must be above REQUEST_TIMEOUT (%s), or answers to slow commands are cut", c.HTTPWriteTimeout, c.RequestTimeout))
+	}
+	if c.DashboardLowStock < 0 {
+		errs = append(errs, errors.New("DASHBOARD_LOW_STOCK must not be negative"))
 	}
 	if c.HTTPMaxHeaderBytes < 0 || c.HTTPMaxHeaderBytes > MaxHTTPHeaderBytes {
 		errs = append(errs, fmt.Errorf("HTTP_MAX_HEADER_BYTES must be from 1 to %d", MaxHTTPHeaderBytes))

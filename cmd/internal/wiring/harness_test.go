@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,6 +62,8 @@ type options struct {
 	// bare measures the system alone: no answer checked against the spec, no
 	// message recorded (each costs more allocations than a message handled).
 	bare bool
+	// addr is where the HTTP server listens (empty: a free port of 127.0.0.1).
+	addr string
 }
 
 type option func(*options)
@@ -87,6 +90,11 @@ func withRelay(interval, after time.Duration) option {
 // orders waiting longer than stuckAfter.
 func withSweeper(interval, stuckAfter time.Duration) option {
 	return func(o *options) { o.sweepInterval, o.stuckAfter = interval, stuckAfter }
+}
+
+// withAddr serves the system's HTTP on addr, e.g. a port a test was given.
+func withAddr(addr string) option {
+	return func(o *options) { o.addr = addr }
 }
 
 func withMetrics(reg prometheus.Registerer) option {
@@ -158,7 +166,14 @@ func start(t testing.TB, opts ...option) *harness {
 			api = s.Handler
 		}
 	}
-	srv := httptest.NewServer(api)
+	srv := httptest.NewUnstartedServer(api)
+	if o.addr != "" {
+		ln, err := net.Listen("tcp", o.addr)
+		require.NoError(t, err, "listen on %s", o.addr)
+		_ = srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
 	stop := sync.OnceFunc(func() {
 		srv.Close()
 		cancel()

@@ -19,6 +19,7 @@ import (
 	"github.com/orderflow/orderflow/app/poison"
 	"github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/handlers"
+	"github.com/orderflow/orderflow/handlers/dashboard"
 	deliveryhandlers "github.com/orderflow/orderflow/handlers/delivery"
 	"github.com/orderflow/orderflow/handlers/httpapi"
 	inventoryhandlers "github.com/orderflow/orderflow/handlers/inventory"
@@ -323,7 +324,7 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 	if err != nil {
 		return nil, err
 	}
-	s.Handler = d.Tracing.HTTPHandler("gateway", httpapi.NewHandler(httpapi.Config{
+	api := httpapi.NewHandler(httpapi.Config{
 		Auth:               auth,
 		RateLimits:         limits,
 		AnonymousRateLimit: anonymous,
@@ -343,6 +344,14 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 			return nil
 		},
 		Logger: d.Logger.With("service", "gateway"),
-	}), RouteTemplate)
+	})
+	// The operator dashboard at / is a client of the API, in process.
+	dash := dashboard.New(api, dashboard.Config{
+		Logger:        d.Logger.With("service", "gateway", "component", "dashboard"),
+		SecureCookies: d.Config.DashboardSecureCookies,
+		LowStock:      d.Config.DashboardLowStock,
+		Now:           d.Now,
+	})
+	s.Handler = d.Tracing.HTTPHandler("gateway", dashboard.Mount(dash, api), RouteTemplate)
 	return s, nil
 }
