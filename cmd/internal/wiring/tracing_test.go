@@ -2,7 +2,9 @@ package wiring_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +132,29 @@ func TestOnePlacedOrderIsOneTraceAcrossTheFourServices(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, carried, "one OrderPlaced, carrying the trace")
+
+	// ...and the order's timeline, from the view, names the trace of each step.
+	var timeline struct {
+		Steps []struct {
+			Step    string `json:"step"`
+			Service string `json:"service"`
+			TraceID string `json:"trace_id"`
+		} `json:"steps"`
+	}
+	require.Eventually(t, func() bool {
+		status, _, body := h.do(http.MethodGet, "/orders/"+id+"/timeline", nil)
+		if status != http.StatusOK || json.Unmarshal(body, &timeline) != nil {
+			return false
+		}
+		for _, st := range timeline.Steps {
+			if st.Step == "placed" {
+				return true
+			}
+		}
+		return false
+	}, h.within, 5*time.Millisecond, "the timeline has the order placed")
+	for _, st := range timeline.Steps {
+		assert.Equal(t, traceID.String(), st.TraceID, "timeline step %s (%s)", st.Step, st.Service)
+	}
 	require.NoError(t, tr.Shutdown(context.Background()))
 }
