@@ -351,11 +351,13 @@ func startServices(t *testing.T, bin string, env []string, names ...string) map[
 	// A gateway is ready once its router runs, which may be before its reply
 	// consumer group has been given its partitions; replies published before
 	// that are never read (the group starts from the newest offset), and the
-	// request times out.
+	// request times out. Reads are answered by the gateway's view, so the probe
+	// is a command that goes over request/reply: the orders service's poison
+	// queue, listed.
 	gw := procs["gateway"]
 	waitUntil(t, 30*time.Second, 20*time.Millisecond, "the gateway gets answers", func() (bool, string) {
-		status, _, raw, err := gw.request(t.Context(), http.MethodGet, "/inventory/NO-SUCH-SKU", nil, nil)
-		return err == nil && status == http.StatusNotFound, fmt.Sprintf("%d %s %v", status, raw, err)
+		status, _, raw, err := gw.request(t.Context(), http.MethodGet, "/admin/poison?service=orders", nil, nil)
+		return err == nil && status == http.StatusOK, fmt.Sprintf("%d %s %v", status, raw, err)
 	})
 	t.Logf("%d processes ready after %s, the gateway answered after %s", len(names), ready.Round(time.Millisecond), time.Since(started).Round(time.Millisecond))
 	return procs
