@@ -24,14 +24,14 @@ const (
 // Connect connects to MongoDB and waits (up to 10 s) until the server answers,
 // so that a wrong URI or a server that is down is reported at start rather
 // than by the first message handled. Options in the URI win over these defaults.
-// The monitors (nil ones skipped) see every command, composed by ComposeMonitors.
+// The monitors, if any, see every command the client sends (CountCommands).
 func Connect(ctx context.Context, uri string, monitors ...*event.CommandMonitor) (*mongo.Client, error) {
 	opts := options.Client().
 		SetAppName("orderflow").
 		SetConnectTimeout(connectTimeout).
 		SetServerSelectionTimeout(serverSelectionTimeout).
 		ApplyURI(uri)
-	if m := ComposeMonitors(monitors...); m != nil {
+	if m := chainMonitors(monitors); m != nil {
 		opts.SetMonitor(m)
 	}
 	client, err := mongo.Connect(ctx, opts)

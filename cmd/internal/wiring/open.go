@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/event"
 
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
@@ -22,15 +23,21 @@ type OpenedStores struct {
 
 // OpenStores returns MongoDB stores when MONGODB_URI is set (connecting, failing
 // within ~10 s when MongoDB does not answer, and creating the indexes), else
-// in-memory stores. The monitors (nil ones skipped) see every MongoDB command.
-func OpenStores(ctx context.Context, cfg Config, monitors ...*event.CommandMonitor) (Stores, OpenedStores, error) {
+// in-memory stores. Every MongoDB command is counted on metrics (nil: not
+// counted) in orderflow_mongo_commands_total{database,command}, and seen by
+// the monitors (nil ones skipped: the tracing's, when on).
+func OpenStores(ctx context.Context, cfg Config, metrics prometheus.Registerer, monitors ...*event.CommandMonitor) (Stores, OpenedStores, error) {
 	if cfg.MongoDBURI == "" {
 		return NewMemoryStores(), OpenedStores{
 			Describe: []any{"storage", "in memory: data is lost when the process stops"},
 			Close:    func() {},
 		}, nil
 	}
-	client, err := mongostore.Connect(ctx, cfg.MongoDBURI, monitors...)
+	monitor, err := mongoCommandMetrics(metrics)
+	if err != nil {
+		return Stores{}, OpenedStores{}, err
+	}
+	client, err := mongostore.Connect(ctx, cfg.MongoDBURI, append([]*event.CommandMonitor{monitor}, monitors...)...)
 	if err != nil {
 		return Stores{}, OpenedStores{}, err
 	}

@@ -170,13 +170,13 @@ func RunProcess(ctx context.Context, which []string) error {
 		}()
 	}
 
-	stores, opened, err := OpenStores(ctx, cfg, traces.MongoMonitor())
+	o := ops.New("orderflow")
+	stores, opened, err := OpenStores(ctx, cfg, o.Registry, traces.MongoMonitor())
 	if err != nil {
 		return err
 	}
 	defer opened.Close()
 
-	o := ops.New("orderflow")
 	// The checks of what the process depends on, which the watchdog asks before giving up.
 	var deps []ops.Check
 	var ps pubsub.PubSub
