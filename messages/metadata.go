@@ -11,6 +11,11 @@ const (
 	MetadataCorrelationID = "correlation_id"
 	// MetadataPartitionKey is the key a partitioning publisher uses: the order id or the SKU.
 	MetadataPartitionKey = "partition_key"
+	// MetadataTraceParent and MetadataTraceState carry the W3C trace context
+	// (https://www.w3.org/TR/trace-context/) of the span that published the
+	// message, when tracing is on: TraceIDFromTraceParent reads the trace ID.
+	MetadataTraceParent = "traceparent"
+	MetadataTraceState  = "tracestate"
 )
 
 // Keyed is implemented by every command and event: the key that keeps the
@@ -44,4 +49,52 @@ func WithCorrelationID(ctx context.Context, id string) context.Context {
 func CorrelationID(ctx context.Context) string {
 	id, _ := ctx.Value(correlationKey{}).(string)
 	return id
+}
+
+type traceIDKey struct{}
+
+// WithTraceID returns a context carrying the trace ID (32 lower-case hex
+// digits) of the message being handled. The router puts it there for every
+// message that carries a trace context, so that a handler or a read model can
+// record which trace a step belongs to without knowing OpenTelemetry.
+func WithTraceID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, traceIDKey{}, id)
+}
+
+// TraceID returns the trace ID carried by ctx, or "" when the message or
+// request is not traced.
+func TraceID(ctx context.Context) string {
+	id, _ := ctx.Value(traceIDKey{}).(string)
+	return id
+}
+
+// TraceIDFromTraceParent returns the trace ID of a W3C traceparent value
+// ("00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>"), or "" when it is
+// not one, or the trace ID is the invalid all-zero one.
+func TraceIDFromTraceParent(tp string) string {
+	// Version 00 is exactly 55 characters; later versions may append fields.
+	if len(tp) < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' || (len(tp) > 55 && tp[55] != '-') || tp[:2] == "ff" {
+		return ""
+	}
+	if !isLowerHex(tp[:2]) || !isLowerHex(tp[36:52]) || !isLowerHex(tp[53:55]) {
+		return ""
+	}
+	id := tp[3:35]
+	if !isLowerHex(id) || id == "00000000000000000000000000000000" {
+		return ""
+	}
+	if tp[:2] == "00" && len(tp) != 55 {
+		return ""
+	}
+	return id
+}
+
+func isLowerHex(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

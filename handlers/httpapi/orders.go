@@ -381,7 +381,8 @@ func (a *api) cancelOrder(w http.ResponseWriter, r *http.Request) {
 // command took effect whatever happens here, so a view that cannot be written
 // is logged, not answered: its event brings the order into the view soon after.
 func (a *api) mergeOrder(r *http.Request, o messages.Order) {
-	if err := a.views.MergeOrder(r.Context(), o, view.Source{}); err != nil {
+	// The request's trace is the trace of what the command did.
+	if err := a.views.MergeOrder(r.Context(), o, view.Source{TraceID: messages.TraceID(r.Context())}); err != nil {
 		a.logger.WarnContext(r.Context(), "could not merge an order into the view; its events will", "order_id", o.OrderID, "error", err)
 	}
 }

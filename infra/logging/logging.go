@@ -1,6 +1,6 @@
 // Package logging builds the services' slog logger: JSON or text, a level, and
 // the correlation ID of the message or request being handled on every line
-// logged with its context.
+// logged with its context, with the trace and span IDs when it is traced.
 package logging
 
 import (
@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderflow/orderflow/messages"
 )
@@ -84,12 +85,16 @@ func (w watermillLogger) With(fields watermill.LogFields) watermill.LoggerAdapte
 }
 
 // contextHandler adds correlation_id from the context to every record that
-// does not carry one already (audit lines name theirs whatever the handler).
+// does not carry one already (audit lines name theirs whatever the handler),
+// and trace_id and span_id of the span in the context, if any.
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := messages.CorrelationID(ctx); id != "" && !hasAttr(r, "correlation_id") {
 		r.AddAttrs(slog.String("correlation_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

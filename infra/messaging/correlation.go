@@ -12,7 +12,8 @@ import (
 // one up for a message that came without), where the handler's logs and every
 // message the handler publishes through a bus pick it up. Watermill's
 // middleware.CorrelationID only stamps messages a handler returns; cqrs handlers
-// publish through buses instead.
+// publish through buses instead. The trace ID of the message's trace context,
+// when it carries one, goes into the context too (messages.TraceID).
 func correlationToContext(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		id := middleware.MessageCorrelationID(msg)
@@ -20,7 +21,13 @@ func correlationToContext(h message.HandlerFunc) message.HandlerFunc {
 			id = watermill.NewShortUUID()
 			middleware.SetCorrelationID(id, msg)
 		}
-		msg.SetContext(messages.WithCorrelationID(msg.Context(), id))
+		ctx := messages.WithCorrelationID(msg.Context(), id)
+		// The trace the message belongs to, for a handler that records it,
+		// even where this process traces nothing itself.
+		if tid := messages.TraceIDFromTraceParent(msg.Metadata.Get(messages.MetadataTraceParent)); tid != "" {
+			ctx = messages.WithTraceID(ctx, tid)
+		}
+		msg.SetContext(ctx)
 		return h(msg)
 	}
 }

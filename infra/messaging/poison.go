@@ -1,11 +1,15 @@
 package messaging
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderflow/orderflow/infra/faults"
 	"github.com/orderflow/orderflow/messages"
@@ -49,8 +53,21 @@ func PoisonQueue(pub message.Publisher, topic, service string, shouldPoison func
 			poisoned.Metadata.Set(messages.MetadataPoisonedAt, time.Now().UTC().Format(time.RFC3339Nano))
 			poisoned.Metadata.Set(messages.MetadataPoisonUUID, msg.UUID)
 			poisoned.Metadata.Set(messages.MetadataPoisonClass, faults.Classify(err).String())
+			// The entry's publish is part of the handling's trace; it carries the
+			// span, not the message's cancellation.
+			span := trace.SpanFromContext(ctx)
+			poisoned.SetContext(trace.ContextWithSpan(context.Background(), span))
 			if perr := pub.Publish(topic, poisoned); perr != nil {
 				return out, fmt.Errorf("send to poison topic %s: %w (handler error: %v)", topic, perr, err) //nolint:errorlint // the publish error decides retrying; wrapping the handler error too would change what errors.Is/As match
+			}
+			if span.IsRecording() {
+				span.AddEvent("poisoned", trace.WithAttributes(
+					attribute.String("poison.entry_id", poisoned.UUID),
+					attribute.String("poison.topic", topic),
+					attribute.String("error.class", faults.Classify(err).String()),
+					attribute.String("exception.message", err.Error()),
+				))
+				span.SetStatus(codes.Error, "poisoned: "+err.Error())
 			}
 			return nil, nil
 		}

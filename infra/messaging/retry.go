@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderflow/orderflow/infra/faults"
 )
@@ -93,6 +95,14 @@ func retry(cfg RetryConfig, stalls *Stalls, logger *slog.Logger) message.Handler
 					return nil, fmt.Errorf("stopping while retrying (%w): %w", ctx.Err(), err)
 				}
 				wait := cfg.delay(attempt)
+				if span := trace.SpanFromContext(ctx); span.IsRecording() {
+					span.AddEvent("retry", trace.WithAttributes(
+						attribute.Int("retry.attempt", attempt+1),
+						attribute.String("error.class", class.String()),
+						attribute.String("retry.in", wait.Round(time.Millisecond).String()),
+						attribute.String("exception.message", err.Error()),
+					))
+				}
 				logger.WarnContext(ctx, "handler failed; retrying",
 					"handler", message.HandlerNameFromCtx(ctx), "message_uuid", msg.UUID,
 					"class", class.String(), "attempt", attempt+1, "retry_in", wait.Round(time.Millisecond), "error", err)

@@ -33,11 +33,16 @@ type RouterConfig struct {
 	// Middleware runs inside the standard stack, right around the handler (tests
 	// use it to duplicate or fail messages).
 	Middleware []message.HandlerMiddleware
-	Logger     *slog.Logger
+	// Tracing, when set, opens a consumer span around everything but the
+	// correlation ID (tracing.Tracing.Middleware), so that retries and the
+	// poison queue show on it as events.
+	Tracing message.HandlerMiddleware
+	Logger  *slog.Logger
 }
 
 // NewRouter returns a router with the standard middleware, outermost first:
-// correlation ID, poison queue, failure log, retry by error class, panic recovery.
+// correlation ID, tracing (when set), poison queue, failure log, retry by error
+// class, panic recovery.
 // A message that can never succeed (malformed, or breaking its contract), or
 // whose handler still fails with an error of unknown class after the retries,
 // goes to the poison topic with its payload, its metadata and the reason, and
@@ -58,9 +63,11 @@ func NewRouter(cfg RouterConfig) (*message.Router, error) {
 		return nil, fmt.Errorf("new router: %w", err)
 	}
 	poison := PoisonQueue(cfg.Publisher, cfg.PoisonTopic, cfg.Service, ShouldPoison)
+	router.AddMiddleware(middleware.CorrelationID, correlationToContext)
+	if cfg.Tracing != nil {
+		router.AddMiddleware(cfg.Tracing)
+	}
 	router.AddMiddleware(
-		middleware.CorrelationID,
-		correlationToContext,
 		poison,
 		logFailures(logger, cfg.PoisonTopic),
 		retry(cfg.Retry, cfg.Stalls, logger),

@@ -51,7 +51,14 @@ func BenchmarkPlaceOrder(b *testing.B) {
 // orders → inventory → orders) for orders placed concurrently: the time from
 // the first POST until every order is confirmed, per order.
 func BenchmarkOrderToConfirmed(b *testing.B) {
-	h := start(b, bare())
+	h, m := orderToConfirmed(b)
+	reportAgainstNull(b, h, m)
+}
+
+// orderToConfirmed runs BenchmarkOrderToConfirmed's measurement on a bare
+// system started with opts, and returns it and the allocations count of its start.
+func orderToConfirmed(b *testing.B, opts ...option) (*harness, counting) {
+	h := start(b, append([]option{bare()}, opts...)...)
 	h.setStock("SKU-BENCH", messages.MaxOnHand)
 	items := []messages.Item{item("SKU-BENCH", 1)}
 	var placed atomic.Int64
@@ -75,7 +82,7 @@ func BenchmarkOrderToConfirmed(b *testing.B) {
 		return string(body) == "{\"orders\":[]}\n"
 	}, time.Minute, time.Millisecond)
 	b.StopTimer()
-	reportAgainstNull(b, h, m)
+	return h, m
 }
 
 // counting holds the allocation count at the start of a measurement.

@@ -60,7 +60,17 @@ type imageStorage struct {
 //     down with gosu; its _dbPath is --dbpath if given, else /data/configdb
 //     with --configsvr, else /data/db. A command starting with "-" is mongod's
 //     arguments.
+//   - jaegertracing/jaeger (jaegertracing/jaeger, v2): with no --config the
+//     binary runs its embedded all-in-one configuration
+//     (cmd/jaeger/internal/all-in-one.yaml), whose trace storage is in memory;
+//     cmd/jaeger/Dockerfile declares no VOLUME. Compose's Jaeger is a local
+//     trace viewer: its traces live as long as its container, by choice.
 var storageByImage = map[string]imageStorage{
+	"jaegertracing/jaeger": {
+		tag:      "2.",
+		dataDirs: func(map[string]string, []string) []string { return nil },
+		user:     "the image's own",
+	},
 	"apache/kafka": {
 		tag: "4.",
 		dataDirs: func(env map[string]string, _ []string) []string {

@@ -23,6 +23,7 @@ import (
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
 	"github.com/orderflow/orderflow/infra/logging"
 	"github.com/orderflow/orderflow/infra/pubsub"
+	"github.com/orderflow/orderflow/infra/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -57,6 +58,7 @@ type options struct {
 	relayInterval, relayAfter time.Duration
 	stuckAfter, sweepInterval time.Duration
 	metrics                   prometheus.Registerer
+	tracing                   *tracing.Tracing
 	// bare measures the system alone: no answer checked against the spec, no
 	// message recorded (each costs more allocations than a message handled).
 	bare bool
@@ -99,6 +101,10 @@ func withMetrics(reg prometheus.Registerer) option {
 	return func(o *options) { o.metrics = reg }
 }
 
+func withTracing(tr *tracing.Tracing) option {
+	return func(o *options) { o.tracing = tr }
+}
+
 // bare leaves out what tests add to the system (recording every message,
 // checking every answer against openapi.yaml), for benchmarks.
 func bare() option {
@@ -139,7 +145,7 @@ func start(t testing.TB, opts ...option) *harness {
 	if o.stores != nil {
 		stores = *o.stores
 	}
-	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware, Metrics: o.metrics}, stores)
+	services, err := wiring.NewAll(ctx, wiring.Deps{Config: cfg, PubSub: ps, Logger: logger, Middleware: o.middleware, Metrics: o.metrics, Tracing: o.tracing}, stores)
 	require.NoError(t, err)
 
 	started := make(chan struct{})

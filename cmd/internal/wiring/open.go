@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/event"
 
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
 )
@@ -23,8 +24,9 @@ type OpenedStores struct {
 // OpenStores returns MongoDB stores when MONGODB_URI is set (connecting, failing
 // within ~10 s when MongoDB does not answer, and creating the indexes), else
 // in-memory stores. Every MongoDB command is counted on metrics (nil: not
-// counted) in orderflow_mongo_commands_total{database,command}.
-func OpenStores(ctx context.Context, cfg Config, metrics prometheus.Registerer) (Stores, OpenedStores, error) {
+// counted) in orderflow_mongo_commands_total{database,command}, and seen by
+// the monitors (nil ones skipped: the tracing's, when on).
+func OpenStores(ctx context.Context, cfg Config, metrics prometheus.Registerer, monitors ...*event.CommandMonitor) (Stores, OpenedStores, error) {
 	if cfg.MongoDBURI == "" {
 		return NewMemoryStores(), OpenedStores{
 			Describe: []any{"storage", "in memory: data is lost when the process stops"},
@@ -35,7 +37,7 @@ func OpenStores(ctx context.Context, cfg Config, metrics prometheus.Registerer) 
 	if err != nil {
 		return Stores{}, OpenedStores{}, err
 	}
-	client, err := mongostore.Connect(ctx, cfg.MongoDBURI, monitor)
+	client, err := mongostore.Connect(ctx, cfg.MongoDBURI, append([]*event.CommandMonitor{monitor}, monitors...)...)
 	if err != nil {
 		return Stores{}, OpenedStores{}, err
 	}

@@ -1,6 +1,7 @@
 package wiring
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,12 +15,14 @@ import (
 	"github.com/Shopify/sarama"
 	"github.com/caarlos0/env/v11"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
 
 	"github.com/orderflow/orderflow/handlers/httpapi"
 	"github.com/orderflow/orderflow/infra/logging"
 	"github.com/orderflow/orderflow/infra/messaging"
 	"github.com/orderflow/orderflow/infra/ops"
 	"github.com/orderflow/orderflow/infra/pubsub"
+	"github.com/orderflow/orderflow/infra/tracing"
 )
 
 // AllServices names the services, in the order a process starts them.
@@ -49,6 +52,36 @@ type ProcessConfig struct {
 	// while the broker and the store answer before the process exits non-zero
 	// for its supervisor to restart it; 0 never exits.
 	StallExitAfter time.Duration `env:"STALL_EXIT_AFTER" envDefault:"2m"`
+
+	// OpenTelemetry traces, configured by the specification's own variables.
+	// Spans are exported (OTLP over HTTP) only when an endpoint is set or
+	// OTEL_TRACES_EXPORTER=otlp; with nothing set nothing is traced. The OTLP
+	// exporter and the SDK read these from the environment themselves; they
+	// are here to be validated and documented.
+	OTelSDKDisabled        bool   `env:"OTEL_SDK_DISABLED"`
+	OTelTracesExporter     string `env:"OTEL_TRACES_EXPORTER"`
+	OTelEndpoint           string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	OTelTracesEndpoint     string `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"`
+	OTelProtocol           string `env:"OTEL_EXPORTER_OTLP_PROTOCOL"`
+	OTelTracesProtocol     string `env:"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"`
+	OTelHeaders            string `env:"OTEL_EXPORTER_OTLP_HEADERS"`
+	OTelServiceName        string `env:"OTEL_SERVICE_NAME"`
+	OTelResourceAttributes string `env:"OTEL_RESOURCE_ATTRIBUTES"`
+	OTelTracesSampler      string `env:"OTEL_TRACES_SAMPLER"`
+	OTelTracesSamplerArg   string `env:"OTEL_TRACES_SAMPLER_ARG"`
+}
+
+// Tracing returns the tracing part of the configuration.
+func (c ProcessConfig) Tracing() tracing.Config {
+	protocol := c.OTelTracesProtocol
+	if protocol == "" {
+		protocol = c.OTelProtocol
+	}
+	return tracing.Config{
+		SDKDisabled: c.OTelSDKDisabled, Exporter: c.OTelTracesExporter,
+		Endpoint: c.OTelEndpoint, TracesEndpoint: c.OTelTracesEndpoint, Protocol: protocol,
+		ServiceName: c.OTelServiceName, Sampler: c.OTelTracesSampler,
+	}
 }
 
 // LoadProcessConfig reads and validates the process configuration.
@@ -72,6 +105,9 @@ func LoadProcessConfig() (ProcessConfig, error) {
 	}
 	if c.StallExitAfter < 0 {
 		errs = append(errs, errors.New("STALL_EXIT_AFTER must not be negative"))
+	}
+	if err := c.Tracing().Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
 }
@@ -113,8 +149,29 @@ func RunProcess(ctx context.Context, which []string) error {
 		}
 	}
 
+	system := "gochannel"
+	if pcfg.Kafka() {
+		system = "kafka"
+	}
+	traces, err := tracing.FromConfig(ctx, pcfg.Tracing(), tracing.WithMessagingSystem(system))
+	if err != nil {
+		return err
+	}
+	if traces.Enabled() {
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("tracing", "error", err) }))
+		logger.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", cmp.Or(pcfg.OTelTracesEndpoint, pcfg.OTelEndpoint, "http://localhost:4318"))
+		// Deferred first, so it runs last: the last spans are flushed once everything has stopped.
+		defer func() {
+			flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := traces.Shutdown(flushCtx); err != nil {
+				logger.Warn("tracing: spans not all exported at stop", "error", err)
+			}
+		}()
+	}
+
 	o := ops.New("orderflow")
-	stores, opened, err := OpenStores(ctx, cfg, o.Registry)
+	stores, opened, err := OpenStores(ctx, cfg, o.Registry, traces.MongoMonitor())
 	if err != nil {
 		return err
 	}
@@ -156,7 +213,7 @@ func RunProcess(ctx context.Context, which []string) error {
 		// Every gateway instance reads every reply and keeps those it waits for.
 		gatewayGroup = "gateway.replies." + pcfg.InstanceID
 	}
-	services, err := NewServices(ctx, Deps{Config: cfg, PubSub: ps, Logger: logger, Metrics: o.Registry, Stalls: stalls, Auth: auth}, stores, which, gatewayGroup, o.Ready)
+	services, err := NewServices(ctx, Deps{Config: cfg, PubSub: ps, Logger: logger, Metrics: o.Registry, Stalls: stalls, Auth: auth, Tracing: traces}, stores, which, gatewayGroup, o.Ready)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/orderflow/orderflow/infra/memory"
 	"github.com/orderflow/orderflow/infra/messaging"
 	"github.com/orderflow/orderflow/infra/pubsub"
+	"github.com/orderflow/orderflow/infra/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -49,6 +50,15 @@ type Deps struct {
 	// Auth authenticates the gateway's requests (nil: built from Config as in
 	// the embedded mode, where no credentials configured means the demo keys).
 	Auth httpapi.Authenticator
+	// Tracing traces every hop of every service (nil: nothing traced).
+	Tracing *tracing.Tracing
+}
+
+// forService returns the deps of the named service: what it publishes gets
+// a producer span of that service and carries the trace context.
+func (d Deps) forService(name string) Deps {
+	d.PubSub.Publisher = d.Tracing.Publisher(name, d.PubSub.Publisher)
+	return d
 }
 
 // metrics returns where the services register their metrics.
@@ -81,6 +91,7 @@ func (d Deps) router(name, poisonTopic string) (*message.Router, *messaging.Proc
 		Stalls:       d.Stalls,
 		CloseTimeout: d.Config.ShutdownTimeout,
 		Middleware:   d.Middleware,
+		Tracing:      d.Tracing.Middleware(name),
 		Logger:       d.Logger,
 	})
 	if err != nil {
@@ -107,6 +118,7 @@ func register(p *messaging.Processors, commands []cqrs.CommandHandler, groups []
 
 // NewOrders builds the orders service on the given store.
 func NewOrders(d Deps, repo orders.Repository, poisoned poison.Store) (*Service, error) {
+	d = d.forService("orders")
 	r, p, err := d.router("orders", messages.TopicOrdersPoison)
 	if err != nil {
 		return nil, err
@@ -140,6 +152,7 @@ func NewOrders(d Deps, repo orders.Repository, poisoned poison.Store) (*Service,
 // NewInventory builds the inventory service on the given stores, seeding the
 // demo catalogue when configured.
 func NewInventory(ctx context.Context, d Deps, products inventory.Products, reservations inventory.Reservations, poisoned poison.Store) (*Service, error) {
+	d = d.forService("inventory")
 	r, p, err := d.router("inventory", messages.TopicInventoryPoison)
 	if err != nil {
 		return nil, err
@@ -181,6 +194,7 @@ func NewInventory(ctx context.Context, d Deps, products inventory.Products, rese
 // NewDelivery builds the delivery service on the given store, with the
 // simulated courier running beside it when COURIER=auto.
 func NewDelivery(d Deps, repo delivery.Repository, poisoned poison.Store) (*Service, error) {
+	d = d.forService("delivery")
 	r, p, err := d.router("delivery", messages.TopicDeliveryPoison)
 	if err != nil {
 		return nil, err
@@ -231,6 +245,9 @@ const ViewGroup = "gateway.view"
 // consumer group) or this process's own (rebuilt from the topics' start).
 // ready reports whether the rest of what the gateway needs answers.
 func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, ready func(context.Context) error) (*Service, error) {
+	// The readiness probe's replies are no part of any request: not traced.
+	probes := d.PubSub.Publisher
+	d = d.forService("gateway")
 	r, err := messaging.NewRouter(messaging.RouterConfig{
 		Service:      "gateway",
 		PoisonTopic:  messages.TopicGatewayPoison,
@@ -238,6 +255,7 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 		Retry:        messaging.RetryConfig{MaxRetries: d.Config.RetryMax, InitialInterval: d.Config.RetryInitial, MaxInterval: d.Config.RetryMaxWait},
 		Stalls:       d.Stalls,
 		CloseTimeout: d.Config.ShutdownTimeout,
+		Tracing:      d.Tracing.Middleware("gateway"),
 		Logger:       d.Logger,
 	})
 	if err != nil {
@@ -285,7 +303,7 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 	s.Background = append(s.Background, func(ctx context.Context) error {
 		for ctx.Err() == nil {
 			probeCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			err := hub.Probe(probeCtx, d.PubSub.Publisher)
+			err := hub.Probe(probeCtx, probes)
 			cancel()
 			if err == nil {
 				repliesFlow.Store(true)
@@ -339,6 +357,6 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 		LowStock:      d.Config.DashboardLowStock,
 		Now:           d.Now,
 	})
-	s.Handler = dashboard.Mount(dash, api)
+	s.Handler = d.Tracing.HTTPHandler("gateway", dashboard.Mount(dash, api), RouteTemplate)
 	return s, nil
 }
