@@ -49,12 +49,12 @@ func NewViewStore(db *mongo.Database) *ViewStore {
 }
 
 // ViewIndexes names the indexes EnsureIndexes creates on the order views, for its test.
-var ViewIndexes = []string{"customer_newest_first", "status_newest_first", "newest_first"}
+var ViewIndexes = []string{"customer_newest_first", "status_newest_first", "newest_first", "customer_status_newest_first"}
 
 // EnsureIndexes creates the indexes of ListOrders (idempotent): as on the
 // orders service's collection, one per way of listing (by customer, by
-// status, all) followed by the sort key, so a page is a contiguous range of
-// one index. GetOrder and GetStock read by _id; ListStock is the whole (small)
+// status, by customer and status, all) followed by the sort key, so a page is
+// a contiguous range of one index. GetOrder and GetStock read by _id; ListStock is the whole (small)
 // collection in _id order.
 func (s *ViewStore) EnsureIndexes(ctx context.Context) error {
 	newestFirst := bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}
@@ -62,6 +62,7 @@ func (s *ViewStore) EnsureIndexes(ctx context.Context) error {
 		mongo.IndexModel{Keys: append(bson.D{{Key: "customer_id", Value: 1}}, newestFirst...), Options: options.Index().SetName(ViewIndexes[0])},
 		mongo.IndexModel{Keys: append(bson.D{{Key: "status", Value: 1}}, newestFirst...), Options: options.Index().SetName(ViewIndexes[1])},
 		mongo.IndexModel{Keys: newestFirst, Options: options.Index().SetName(ViewIndexes[2])},
+		mongo.IndexModel{Keys: append(bson.D{{Key: "customer_id", Value: 1}, {Key: "status", Value: 1}}, newestFirst...), Options: options.Index().SetName(ViewIndexes[3])},
 	)
 }
 

@@ -75,10 +75,11 @@ func TestMongoIndexes(t *testing.T) {
 		// The gateway's view (its indexes are the view's: see ViewStore.EnsureIndexes).
 		dbs.Gateway: {
 			mongostore.ViewOrdersCollection: {
-				"_id_":                  "_id 1",
-				"newest_first":          newestFirst,
-				"customer_newest_first": "customer_id 1, " + newestFirst,
-				"status_newest_first":   "status 1, " + newestFirst,
+				"_id_":                         "_id 1",
+				"newest_first":                 newestFirst,
+				"customer_newest_first":        "customer_id 1, " + newestFirst,
+				"status_newest_first":          "status 1, " + newestFirst,
+				"customer_status_newest_first": "customer_id 1, status 1, " + newestFirst,
 			},
 			mongostore.ViewStockCollection: {"_id_": "_id 1"},
 		},
