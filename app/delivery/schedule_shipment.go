@@ -22,6 +22,7 @@ func (s *Service) ScheduleShipment(ctx context.Context, orderID, customerID, cor
 	if err != nil {
 		return fmt.Errorf("schedule shipment of order %s: %w", orderID, err)
 	}
+	s.due.note(sh.NextStepAt)
 	if err := s.publishPending(ctx, sh); err != nil {
 		return fmt.Errorf("schedule shipment of order %s: %w", orderID, err)
 	}

@@ -23,6 +23,7 @@ type Service struct {
 	events  EventPublisher
 	courier Courier
 	now     func() time.Time
+	due     dueSteps
 }
 
 // NewService returns a Service; now may be nil for time.Now.
@@ -47,6 +48,7 @@ func (s *Service) update(ctx context.Context, orderID string, fn func(*Shipment)
 	if err != nil {
 		return Shipment{}, err
 	}
+	s.due.note(sh.NextStepAt)
 	if err := s.publishPending(ctx, sh); err != nil {
 		return Shipment{}, err
 	}

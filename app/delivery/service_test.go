@@ -480,3 +480,45 @@ func nilIfEmpty[S ~[]E, E any](s S) S {
 	}
 	return s
 }
+
+// The courier asks the store when a step this service scheduled falls due:
+// StepDue says so once per due time, on the service's clock.
+func TestStepDue_saysWhenAStepItScheduledFallsDue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(autoCourier)
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr"))
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-2", "cust-1", "corr"))
+	dispatchAt := t0.Add(autoCourier.DispatchAfter)
+
+	tests := []struct {
+		name string
+		at   time.Time
+		want bool
+	}{
+		{"nothing due at first", t0, false},
+		{"not a nanosecond early", dispatchAt.Add(-time.Nanosecond), false},
+		{"due: both dispatches", dispatchAt, true},
+		{"said once", dispatchAt.Add(time.Millisecond), false},
+		{"the deliveries only once dispatched", dispatchAt.Add(autoCourier.DeliverAfter + time.Hour), false},
+	}
+	for _, tt := range tests { // in order
+		f.clock.Set(tt.at)
+		assert.Equal(t, tt.want, f.svc.StepDue(), tt.name)
+	}
+
+	f.clock.Set(dispatchAt)
+	moved, err := f.svc.AdvanceDue(t.Context(), 100)
+	require.NoError(t, err)
+	require.Equal(t, 2, moved)
+	f.clock.Set(dispatchAt.Add(autoCourier.DeliverAfter))
+	assert.True(t, f.svc.StepDue(), "the deliveries the dispatches scheduled")
+	assert.False(t, f.svc.StepDue())
+}
+
+func TestStepDue_manualCourierSchedulesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(delivery.Courier{})
+	require.NoError(t, f.svc.ScheduleShipment(t.Context(), "order-1", "cust-1", "corr"))
+	f.clock.Set(t0.Add(24 * time.Hour))
+	assert.False(t, f.svc.StepDue())
+}

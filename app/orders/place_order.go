@@ -84,11 +84,23 @@ func (s *Service) checkLimits(ctx context.Context, cmd PlaceOrder) error {
 	if s.limits.MaxOpenOrders <= 0 && s.limits.MaxOpenUnits <= 0 {
 		return nil
 	}
+	refusal, err := s.overLimits(ctx, cmd)
+	if err != nil || refusal == nil {
+		return err
+	}
+	// Only a refusal asks whether the order is stored already (a retry): the
+	// orders that pass, nearly all, cost no read of it.
 	if _, err := s.repo.Get(ctx, cmd.OrderID); err == nil {
 		return nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("check limits: %w", err)
 	}
+	return refusal
+}
+
+// overLimits returns the refusal of an order that would take its customer past
+// the caps, counting the customer's open orders, or nil.
+func (s *Service) overLimits(ctx context.Context, cmd PlaceOrder) (refusal, err error) {
 	scan := maxOpenScanned
 	if s.limits.MaxOpenOrders > 0 {
 		scan = s.limits.MaxOpenOrders + 1
@@ -97,7 +109,7 @@ func (s *Service) checkLimits(ctx context.Context, cmd PlaceOrder) error {
 	for _, st := range openStatuses {
 		found, err := s.repo.List(ctx, ListQuery{CustomerID: cmd.CustomerID, Status: st, Limit: scan})
 		if err != nil {
-			return fmt.Errorf("check limits: %w", err)
+			return nil, fmt.Errorf("check limits: %w", err)
 		}
 		for _, o := range found {
 			orders++
@@ -112,11 +124,11 @@ func (s *Service) checkLimits(ctx context.Context, cmd PlaceOrder) error {
 	}
 	if s.limits.MaxOpenOrders > 0 && orders+1 > s.limits.MaxOpenOrders {
 		return fmt.Errorf("%w: customer %s has %d open orders, the most allowed is %d; wait until some are delivered, rejected or cancelled",
-			ErrLimitExceeded, cmd.CustomerID, orders, s.limits.MaxOpenOrders)
+			ErrLimitExceeded, cmd.CustomerID, orders, s.limits.MaxOpenOrders), nil
 	}
 	if s.limits.MaxOpenUnits > 0 && units+adding > s.limits.MaxOpenUnits {
 		return fmt.Errorf("%w: customer %s has %d units in open orders and this order adds %d, the most allowed is %d",
-			ErrLimitExceeded, cmd.CustomerID, units, adding, s.limits.MaxOpenUnits)
+			ErrLimitExceeded, cmd.CustomerID, units, adding, s.limits.MaxOpenUnits), nil
 	}
-	return nil
+	return nil, nil
 }

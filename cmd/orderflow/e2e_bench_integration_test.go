@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -38,9 +40,11 @@ import (
 // idempotent), through Sarama's batching async producer. It prints the
 // loadgen.E2E lines and
 //
-//	E2E kafka messages_per_s=… broker_raw_msgs_per_s=… ratio=… messages_per_order=… partitions=…
+//	E2E kafka messages_per_s=… broker_raw_msgs_per_s=… ratio=… broker_sync64_msgs_per_s=… sync64_ratio=… messages_per_order=… partitions=…
 //
-// messages_per_s being every message the system's topics received during the
+// broker_sync64 being 64 goroutines producing one record a request (as the
+// services' publisher does today) with the same settings, and
+// messages_per_s every message the system's topics received during the
 // orders phase (commands, events, replies, the polling GETs' too) per second.
 // KAFKA_PARTITIONS (4) sizes the topics; each phase runs BENCH_LOAD_DURATION
 // (2 s) once, whatever b.N. BENCH_PORT_BASE, if set, puts the gateway's API on
@@ -72,6 +76,9 @@ func BenchmarkE2EKafka(b *testing.B) {
 		}
 		require.Less(b, attempt, 3, "the raw producer failed %d records in each of 3 runs", failed)
 	}
+	// What the services' publisher is (watermill-kafka v2: a sync producer,
+	// one record a request), from 64 goroutines: the bound of today's design.
+	sync64 := brokerSyncRate(b, k, "bench.raw.sync", partitions, 64, d)
 
 	const token = "bench-operator-token-0001"
 	bin := buildBinaryTB(b)
@@ -79,7 +86,9 @@ func BenchmarkE2EKafka(b *testing.B) {
 	env := []string{
 		"KAFKA_BROKERS=" + brokers, "KAFKA_TOPIC_PREFIX=" + k.prefix, "KAFKA_PARTITIONS=" + strconv.Itoa(partitions),
 		"MONGODB_URI=", // memory stores, whatever the run's environment says
-		"SEED_DEMO=false", "COURIER=manual", "LOG_LEVEL=warn",
+		// As in the embedded benchmark's harness: no sweeper, which would nudge
+		// every confirmed order waiting for the manual courier after 30 s.
+		"SEED_DEMO=false", "COURIER=manual", "SAGA_STUCK_AFTER=0", "LOG_LEVEL=warn",
 		"API_KEYS=" + token + "=operator", "RATE_LIMIT_OPERATOR=off",
 	}
 	for i, name := range []string{"orders", "inventory", "delivery", "gateway"} {
@@ -91,6 +100,7 @@ func BenchmarkE2EKafka(b *testing.B) {
 	}
 	url := "http://" + addrs[0]
 	waitGatewayAnswers(b, url, token, 90*time.Second)
+	waitOrderConfirmed(b, url, token, 90*time.Second)
 
 	null := httptest.NewServer(loadgen.NullServer())
 	b.Cleanup(null.Close)
@@ -116,8 +126,8 @@ func BenchmarkE2EKafka(b *testing.B) {
 	for _, line := range e.Lines("kafka") {
 		fmt.Println(line)
 	}
-	fmt.Printf("E2E kafka messages_per_s=%.0f broker_raw_msgs_per_s=%.0f ratio=%.4f messages_per_order=%.1f partitions=%d\n",
-		msgPerS, raw, loadgen.Ratio(msgPerS, raw), perOrder, partitions)
+	fmt.Printf("E2E kafka messages_per_s=%.0f broker_raw_msgs_per_s=%.0f ratio=%.4f broker_sync64_msgs_per_s=%.0f sync64_ratio=%.3f messages_per_order=%.1f partitions=%d\n",
+		msgPerS, raw, loadgen.Ratio(msgPerS, raw), sync64, loadgen.Ratio(msgPerS, sync64), perOrder, partitions)
 	b.ReportMetric(e.Orders.ConfirmedPerSecond, "orders/s")
 	b.ReportMetric(loadgen.Ratio(e.Orders.ConfirmedPerSecond, e.OrdersRef.PlacedPerSecond), "orders/null")
 	b.ReportMetric(loadgen.Ratio(msgPerS, raw), "msgs/broker")
@@ -143,51 +153,7 @@ func benchLoadDuration(b *testing.B) time.Duration {
 func brokerRawRate(b *testing.B, k kafkaTopics, name string, partitions int, d time.Duration) (rate float64, failed int64) {
 	b.Helper()
 	topic := k.prefix + name
-	c := k.config()
-	admin, err := sarama.NewClusterAdmin(k.brokers, c)
-	require.NoError(b, err)
-	defer admin.Close()
-	require.NoError(b, admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: int32(partitions), ReplicationFactor: 1}, false))
-	// An idempotent producer fails at once on a partition without a leader yet.
-	client, err := sarama.NewClient(k.brokers, c)
-	require.NoError(b, err)
-	defer client.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		require.NoError(b, client.RefreshMetadata(topic))
-		ready := 0
-		for p := range int32(partitions) {
-			if l, err := client.Leader(topic, p); err == nil && l != nil {
-				ready++
-			}
-		}
-		if ready == partitions {
-			break
-		}
-		require.False(b, time.Now().After(deadline), "topic %s: %d of %d partitions have a leader after 30 s", topic, ready, partitions)
-		select {
-		case <-b.Context().Done():
-			b.FailNow()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-
-	// A fresh partition's leader may refuse produces for a moment after the
-	// metadata names it (NOT_LEADER), and a retried batch trips Sarama 1.38's
-	// idempotent producer ("message out of sequence"): warm every partition
-	// up first with a plain producer that may retry.
-	wc := k.config()
-	wc.Producer.Partitioner = sarama.NewManualPartitioner
-	wc.Producer.RequiredAcks = sarama.WaitForAll
-	wc.Producer.Return.Successes = true
-	wc.Producer.Retry.Max, wc.Producer.Retry.Backoff = 50, 100*time.Millisecond
-	warm, err := sarama.NewSyncProducer(k.brokers, wc)
-	require.NoError(b, err)
-	for p := range int32(partitions) {
-		_, _, err := warm.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: p, Value: sarama.StringEncoder("warm-up")})
-		require.NoError(b, err, "warm up partition %d", p)
-	}
-	require.NoError(b, warm.Close())
+	createWarmTopic(b, k, topic, partitions)
 
 	pc := k.config()
 	pc.Producer.RequiredAcks = sarama.WaitForAll
@@ -240,6 +206,99 @@ func brokerRawRate(b *testing.B, k kafkaTopics, name string, partitions int, d t
 	rate = float64(acked) / elapsed.Seconds()
 	b.Logf("broker raw rate: %d records of 300 B acked, %d failed, in %s (acks=all, idempotent, async batching producer): %.0f/s", acked, failed, elapsed.Round(time.Millisecond), rate)
 	return rate, failed
+}
+
+// createWarmTopic creates the topic and produces a record to each of its
+// partitions, so that the producers measured find every leader ready.
+func createWarmTopic(b *testing.B, k kafkaTopics, topic string, partitions int) {
+	b.Helper()
+	c := k.config()
+	admin, err := sarama.NewClusterAdmin(k.brokers, c)
+	require.NoError(b, err)
+	defer admin.Close()
+	require.NoError(b, admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: int32(partitions), ReplicationFactor: 1}, false))
+	// An idempotent producer fails at once on a partition without a leader yet.
+	client, err := sarama.NewClient(k.brokers, c)
+	require.NoError(b, err)
+	defer client.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		require.NoError(b, client.RefreshMetadata(topic))
+		ready := 0
+		for p := range int32(partitions) {
+			if l, err := client.Leader(topic, p); err == nil && l != nil {
+				ready++
+			}
+		}
+		if ready == partitions {
+			break
+		}
+		require.False(b, time.Now().After(deadline), "topic %s: %d of %d partitions have a leader after 30 s", topic, ready, partitions)
+		select {
+		case <-b.Context().Done():
+			b.FailNow()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+
+	// A fresh partition's leader may refuse produces for a moment after the
+	// metadata names it (NOT_LEADER), and a retried batch trips Sarama 1.38's
+	// idempotent producer ("message out of sequence"): warm every partition
+	// up first with a plain producer that may retry.
+	wc := k.config()
+	wc.Producer.Partitioner = sarama.NewManualPartitioner
+	wc.Producer.RequiredAcks = sarama.WaitForAll
+	wc.Producer.Return.Successes = true
+	wc.Producer.Retry.Max, wc.Producer.Retry.Backoff = 50, 100*time.Millisecond
+	warm, err := sarama.NewSyncProducer(k.brokers, wc)
+	require.NoError(b, err)
+	for p := range int32(partitions) {
+		_, _, err := warm.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: p, Value: sarama.StringEncoder("warm-up")})
+		require.NoError(b, err, "warm up partition %d", p)
+	}
+	require.NoError(b, warm.Close())
+}
+
+// brokerSyncRate is how many 300-byte records a second the broker takes for
+// d from n goroutines, each waiting for its record's ack before the next, on
+// one idempotent acks=all sync producer (Sarama batches what is in flight at
+// once, as for the services' publisher).
+func brokerSyncRate(b *testing.B, k kafkaTopics, name string, partitions, n int, d time.Duration) float64 {
+	b.Helper()
+	topic := k.prefix + name
+	createWarmTopic(b, k, topic, partitions)
+	pc := k.config()
+	pc.Producer.RequiredAcks = sarama.WaitForAll
+	pc.Producer.Idempotent = true
+	pc.Net.MaxOpenRequests = 1
+	pc.Producer.Return.Successes = true
+	pc.Producer.Retry.Max = 10
+	producer, err := sarama.NewSyncProducer(k.brokers, pc)
+	require.NoError(b, err)
+	defer producer.Close()
+	value := make([]byte, 300)
+	var acked, failed atomic.Int64
+	start := time.Now()
+	end := start.Add(d)
+	var wg sync.WaitGroup
+	for g := range n {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(end); i++ {
+				_, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(fmt.Sprintf("%d-%d", g, i)), Value: sarama.ByteEncoder(value)})
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				acked.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	rate := float64(acked.Load()) / elapsed.Seconds()
+	b.Logf("broker sync rate: %d records of 300 B acked, %d failed, in %s (acks=all, idempotent, %d goroutines, one record a request each): %.0f/s",
+		acked.Load(), failed.Load(), elapsed.Round(time.Millisecond), n, rate)
+	return rate
 }
 
 // buildBinaryTB builds cmd/orderflow into a temp dir.
@@ -362,6 +421,25 @@ func waitGatewayAnswers(b testing.TB, url, token string, within time.Duration) {
 			b.FailNow()
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// waitOrderConfirmed places orders one at a time until one is CONFIRMED: the
+// gateway's GETs answer from its view, so only a whole saga proves that every
+// consumer group has its partitions; until then the first phase would
+// measure the rebalancing.
+func waitOrderConfirmed(b testing.TB, url, token string, within time.Duration) {
+	b.Helper()
+	cfg := loadgen.DefaultConfig()
+	cfg.URL, cfg.Token, cfg.Progress, cfg.Clients = url, token, 0, 1
+	cfg.SKUs, cfg.Stock, cfg.Duration, cfg.FollowTimeout = "WARM-UP", 1_000_000, time.Millisecond, 30*time.Second
+	deadline := time.Now().Add(within)
+	for {
+		res, err := loadgen.Run(b.Context(), cfg, nil)
+		if err == nil && res.Confirmed > 0 {
+			return
+		}
+		require.False(b, time.Now().After(deadline), "no order confirmed within %s: %+v %v", within, res, err)
 	}
 }
 

@@ -66,17 +66,29 @@ func EventGroups(svc *app.Service) []handlers.EventGroup {
 	}}
 }
 
-// RunCourier drives the simulated courier until ctx is done: every tick, the
-// shipments whose next step is due take it. Errors are logged and retried on the next tick.
-func RunCourier(ctx context.Context, svc *app.Service, tick time.Duration, logger *slog.Logger) error {
+// RunCourier drives the simulated courier until ctx is done: the shipments
+// whose next step is due take it, checked every tick. It asks the store for
+// due shipments only when a step this service scheduled has fallen due
+// (svc.StepDue), and every lookEvery anyway (at least a tick), for the steps
+// it cannot know of: scheduled by another instance, or before a restart. So
+// an idle courier costs one query per lookEvery, not one per tick. Errors are
+// logged and retried at the next look.
+func RunCourier(ctx context.Context, svc *app.Service, tick, lookEvery time.Duration, logger *slog.Logger) error {
+	lookEvery = max(lookEvery, tick)
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	var looked time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
+		now := time.Now()
+		if !svc.StepDue() && now.Sub(looked) < lookEvery {
+			continue
+		}
+		looked = now
 		for {
 			moved, err := svc.AdvanceDue(ctx, 100)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/event"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
@@ -23,12 +24,16 @@ const (
 // Connect connects to MongoDB and waits (up to 10 s) until the server answers,
 // so that a wrong URI or a server that is down is reported at start rather
 // than by the first message handled. Options in the URI win over these defaults.
-func Connect(ctx context.Context, uri string) (*mongo.Client, error) {
+// The monitors, if any, see every command the client sends (CountCommands).
+func Connect(ctx context.Context, uri string, monitors ...*event.CommandMonitor) (*mongo.Client, error) {
 	opts := options.Client().
 		SetAppName("orderflow").
 		SetConnectTimeout(connectTimeout).
 		SetServerSelectionTimeout(serverSelectionTimeout).
 		ApplyURI(uri)
+	if m := chainMonitors(monitors); m != nil {
+		opts.SetMonitor(m)
+	}
 	client, err := mongo.Connect(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB at %s: %w", RedactURI(uri), err)

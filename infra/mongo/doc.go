@@ -6,6 +6,11 @@
 // result back only if the document's revision is still the one it read. That
 // compare-and-set on a single document is atomic on mongod (and on the test
 // server of tools/mongotest), so no multi-document transaction is needed.
+// Orders, reservations and shipments save the read when they can: the first
+// attempt writes on what the repository last read or wrote of the document
+// (or, knowing nothing of it, inserts), and only a write that misses reads
+// (store.guessed). An aggregate's saga runs in one process at a time, so most
+// changes after the first cost one command, not two.
 // Products add Hold, Release and Commit: single conditional updates of one
 // order's hold ("holds.<order>"), so that a SKU with many holds costs no more
 // to reserve; each moves the revision, so a concurrent Update retries.

@@ -135,7 +135,7 @@ func TestEnsureIndexesIsIdempotent(t *testing.T) {
 		require.NoError(t, r.EnsureIndexes(t.Context()), "second time, %T", r)
 	}
 	for coll, want := range map[string][]string{
-		mongostore.OrdersCollection:       {"_id_", "customer_newest_first", "status_newest_first", "newest_first", "unpublished", "awaiting"},
+		mongostore.OrdersCollection:       {"_id_", "customer_newest_first", "status_newest_first", "customer_status_newest_first", "newest_first", "unpublished", "awaiting"},
 		mongostore.ReservationsCollection: {"_id_", "unpublished"},
 		mongostore.ShipmentsCollection:    {"_id_", "due", "unpublished"},
 		mongostore.PoisonCollection:       {"_id_", "status_newest_first", "newest_first"},

@@ -30,19 +30,38 @@ func NewOrderRepository(db *mongo.Database) *OrderRepository {
 		toDoc:    toOrderDocument,
 		toDomain: orderDocument.toDomain,
 		revision: func(o *orders.Order) int64 { return o.Revision },
+		guess:    newRecentDocs[orderDocument](),
 	}}
 }
 
 // EnsureIndexes creates the indexes List, ListUnpublished and ListAwaiting
 // need; it is idempotent. Each index of List is
-// one way of listing (by customer, by status, all) followed by the sort key of
-// the list, newest first, so that a page is a contiguous range of the index:
-// no in-memory sort, and no scan of what comes before the cursor.
+// one way of listing (by customer, by status, by both, all) followed by the
+// sort key of the list, newest first, so that a page is a contiguous range of
+// the index: no in-memory sort, and no scan of what comes before the cursor.
+//
+// Every query on orders and the index that serves it on MongoDB (the test
+// server scans regardless; TestMongoIndexes checks that these exist):
+//
+//	query (filter; sort)                                           index
+//	Get, Update's read:     {_id}                                  _id_
+//	Update's write:         {_id, revision} replace; insert        _id_
+//	List (GET /orders):     {}; created_at -1, _id -1              newest_first
+//	List ?customer_id:      {customer_id}; same sort               customer_newest_first
+//	List ?status:           {status}; same sort                    status_newest_first
+//	List ?customer&status,  {customer_id, status}; same sort       customer_status_newest_first
+//	  the open-order caps (one list per open status)
+//	the cursor of any List: + created_at <= c, $or [...]           a range of the same index
+//	ListUnpublished (relay): {unpublished_since $lte}; asc, limit  unpublished (sparse)
+//	ListAwaiting (sweeper):  {awaiting_since $lte}; asc, limit     awaiting (sparse)
 func (r *OrderRepository) EnsureIndexes(ctx context.Context) error {
 	newestFirst := bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}
 	indexes := []mongo.IndexModel{
 		{Keys: append(bson.D{{Key: "customer_id", Value: 1}}, newestFirst...), Options: options.Index().SetName("customer_newest_first")},
 		{Keys: append(bson.D{{Key: "status", Value: 1}}, newestFirst...), Options: options.Index().SetName("status_newest_first")},
+		// Equality on both, then the sort: customer_newest_first alone would
+		// read every order of the customer to find those of one status.
+		{Keys: append(bson.D{{Key: "customer_id", Value: 1}, {Key: "status", Value: 1}}, newestFirst...), Options: options.Index().SetName("customer_status_newest_first")},
 		{Keys: newestFirst, Options: options.Index().SetName("newest_first")},
 		// Sparse, like shipments' "due": the fields are absent from the many
 		// orders with nothing unpublished or awaited, so these indexes hold only

@@ -35,6 +35,12 @@ func NewPoisonStore(db *mongo.Database) *PoisonStore {
 
 // EnsureIndexes creates the indexes List needs (by status, and all), each
 // followed by the list's sort key, newest first; it is idempotent.
+//
+//	query (filter; sort)                                     index
+//	Save: insert; Get, Update: {_id}, {_id, revision}        _id_
+//	List (GET /admin/poison): {}; poisoned_at -1, _id -1     newest_first
+//	List ?status, RequeueAll: {status}; same sort            status_newest_first
+//	the cursor: + poisoned_at <= c, $or [...]                a range of the same index
 func (r *PoisonStore) EnsureIndexes(ctx context.Context) error {
 	newestFirst := bson.D{{Key: "poisoned_at", Value: -1}, {Key: "_id", Value: -1}}
 	indexes := []mongo.IndexModel{

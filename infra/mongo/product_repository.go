@@ -20,6 +20,9 @@ const ProductsCollection = "products"
 // ProductRepository keeps the stock of each SKU in MongoDB, one document per SKU.
 type ProductRepository struct {
 	s store[inventory.Product, productDocument]
+	// held remembers the quantity of the holds this repository placed, by
+	// heldKey, so that settling one needs no read of it first (see settle).
+	held *recentDocs[int]
 }
 
 var _ inventory.Products = (*ProductRepository)(nil)
@@ -33,13 +36,26 @@ func NewProductRepository(db *mongo.Database) *ProductRepository {
 		toDoc:    toProductDocument,
 		toDomain: productDocument.toDomain,
 		revision: func(p *inventory.Product) int64 { return p.Revision },
-	}}
+	}, held: newRecentDocs[int]()}
 }
+
+// heldKey names the hold of an order on a SKU in ProductRepository.held.
+func heldKey(sku, orderID string) string { return sku + "\x00" + orderID }
 
 // EnsureIndexes creates the index of ListLevelsPending: sparse on
 // level_pending, a field present only while a product's level is unpublished,
 // so it holds the few products changed since the last round. The SKU is the
 // _id and List sorts by it, so the _id index serves every other query.
+//
+//	query (filter; sort)                                              index
+//	Get, Update's read, the reads of Hold/settle: {_id} (projected)   _id_
+//	Update's write: {_id, revision} replace; insert                   _id_
+//	Hold: {_id, "holds.<order>" $exists false, available $gte} update _id_ (one document)
+//	Release, Commit: {_id, "holds.<order>": qty} update               _id_
+//	MarkLevelPublished: {_id, revision} update                        _id_
+//	List (GET /inventory): {}; _id asc                                _id_
+//	ListLevelsPending: {level_pending: true}; _id asc, limit          level_pending (sparse;
+//	  the few pending products are sorted in memory)
 func (r *ProductRepository) EnsureIndexes(ctx context.Context) error {
 	return createIndexes(ctx, r.s.coll, mongo.IndexModel{
 		Keys: bson.D{{Key: levelPendingField, Value: 1}}, Options: options.Index().SetName("level_pending").SetSparse(true),
@@ -127,6 +143,7 @@ func (r *ProductRepository) Hold(ctx context.Context, sku, orderID string, qty i
 			return fmt.Errorf("hold %s for order %s: %w", sku, orderID, fault(err))
 		}
 		if res.MatchedCount == 1 {
+			r.held.remember(heldKey(sku, orderID), qty, 1)
 			return nil
 		}
 		var d holdView
@@ -138,7 +155,8 @@ func (r *ProductRepository) Hold(ctx context.Context, sku, orderID string, qty i
 		if err != nil {
 			return fmt.Errorf("read %s after a refused hold: %w", sku, fault(err))
 		}
-		if _, held := d.Holds[orderID]; held {
+		if held, ok := d.Holds[orderID]; ok {
+			r.held.remember(heldKey(sku, orderID), held, 1)
 			return nil
 		}
 		if d.Available == nil {
@@ -174,11 +192,35 @@ func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now
 // which matches only if the hold is still the one read, so the counts move by
 // what it held, once. No match means a concurrent settle removed it (or, at
 // worst, it was removed and held anew): read again.
+//
+// When this repository placed the hold, it knows the quantity and tries the
+// update with it first: a match proves the hold was that quantity, as the
+// read would have, and saves the read; no match goes on as above.
 func (r *ProductRepository) settle(ctx context.Context, op, sku, orderID string, now time.Time, inc func(qty int) bson.D) error {
 	if err := inventory.ValidateOrderID(orderID); err != nil {
 		return err
 	}
 	field := holdField(orderID)
+	update := func(qty int) (bool, error) {
+		res, err := r.s.coll.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: sku}, {Key: field, Value: qty}},
+			bson.D{
+				{Key: "$inc", Value: inc(qty)},
+				{Key: "$unset", Value: bson.D{{Key: field, Value: ""}}},
+				{Key: "$set", Value: bson.D{{Key: updatedAtField, Value: storedTime(now)}, {Key: levelPendingField, Value: true}}},
+			})
+		if err != nil {
+			return false, fmt.Errorf("%s %s of order %s: %w", op, sku, orderID, fault(err))
+		}
+		return res.MatchedCount == 1, nil
+	}
+	key := heldKey(sku, orderID)
+	if qty, ok := r.held.recall(key); ok {
+		r.held.forget(key)
+		if done, err := update(qty); err != nil || done {
+			return err
+		}
+	}
 	for attempt := range maxAttempts {
 		if attempt > 0 {
 			if err := pause(ctx, attempt); err != nil {
@@ -198,18 +240,8 @@ func (r *ProductRepository) settle(ctx context.Context, op, sku, orderID string,
 		if !held {
 			return nil
 		}
-		res, err := r.s.coll.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: sku}, {Key: field, Value: qty}},
-			bson.D{
-				{Key: "$inc", Value: inc(qty)},
-				{Key: "$unset", Value: bson.D{{Key: field, Value: ""}}},
-				{Key: "$set", Value: bson.D{{Key: updatedAtField, Value: storedTime(now)}, {Key: levelPendingField, Value: true}}},
-			})
-		if err != nil {
-			return fmt.Errorf("%s %s of order %s: %w", op, sku, orderID, fault(err))
-		}
-		if res.MatchedCount == 1 {
-			return nil
+		if done, err := update(qty); err != nil || done {
+			return err
 		}
 	}
 	return fmt.Errorf("%s %s of order %s: %w (%d attempts)", op, sku, orderID, ErrContention, maxAttempts)

@@ -30,11 +30,16 @@ func NewReservationRepository(db *mongo.Database) *ReservationRepository {
 		toDoc:    toReservationDocument,
 		toDomain: reservationDocument.toDomain,
 		revision: func(r *inventory.Reservation) int64 { return r.Revision },
+		guess:    newRecentDocs[reservationDocument](),
 	}}
 }
 
 // EnsureIndexes creates the index ListUnpublished needs; it is idempotent.
 // Otherwise a reservation is only ever read by its order id, the _id.
+//
+//	query (filter; sort)                                           index
+//	Get, Update's read: {_id}; write: {_id, revision}; insert      _id_
+//	ListUnpublished (relay): {unpublished_since $lte}; asc, limit  unpublished (sparse)
 func (r *ReservationRepository) EnsureIndexes(ctx context.Context) error {
 	return createIndexes(ctx, r.s.coll, unpublishedIndex)
 }

@@ -30,6 +30,7 @@ func NewShipmentRepository(db *mongo.Database) *ShipmentRepository {
 		toDoc:    toShipmentDocument,
 		toDomain: shipmentDocument.toDomain,
 		revision: func(s *delivery.Shipment) int64 { return s.Revision },
+		guess:    newRecentDocs[shipmentDocument](),
 	}}
 }
 
@@ -39,6 +40,11 @@ func NewShipmentRepository(db *mongo.Database) *ShipmentRepository {
 // courier, or done), so the index holds only the shipments the courier may
 // still move, a few among many. (A partial index on {$exists: true} would say
 // the same, but FerretDB v1, the test server, does not implement partial indexes.)
+//
+//	query (filter; sort)                                           index
+//	Get, Update's read: {_id}; write: {_id, revision}; insert      _id_
+//	ListDue (courier): {next_step_at $lte}; asc, limit             due (sparse)
+//	ListUnpublished (relay): {unpublished_since $lte}; asc, limit  unpublished (sparse)
 func (r *ShipmentRepository) EnsureIndexes(ctx context.Context) error {
 	return createIndexes(ctx, r.s.coll,
 		mongo.IndexModel{Keys: bson.D{{Key: "next_step_at", Value: 1}}, Options: options.Index().SetName("due").SetSparse(true)},

@@ -43,6 +43,11 @@ type store[A, D any] struct {
 	toDoc    func(A) D
 	toDomain func(D) A
 	revision func(*A) int64
+	// guess, when set, lets update try its write before reading: see guessed.
+	// Only for collections that store.write alone changes (not products, whose
+	// holds move the revision server-side) and whose toDomain shares nothing
+	// with the document (not poison entries, whose payload it shares).
+	guess *recentDocs[D]
 }
 
 // get returns the stored aggregate, or false when there is none.
@@ -56,7 +61,9 @@ func (s *store[A, D]) get(ctx context.Context, id string) (A, bool, error) {
 	if err != nil {
 		return zero, false, fmt.Errorf("read %s %s: %w", s.coll.Name(), id, fault(err))
 	}
-	return s.toDomain(d), true, nil
+	a := s.toDomain(d)
+	s.guess.remember(id, d, s.revision(&a))
+	return a, true, nil
 }
 
 // update reads the aggregate (or a fresh one), runs fn on it and, if fn moved
@@ -67,8 +74,12 @@ func (s *store[A, D]) get(ctx context.Context, id string) (A, bool, error) {
 //
 // The loser starts over from the read, so fn runs again on what the winner
 // stored. Every write is a single-document operation, atomic on mongod.
+// Before the first read, guessed may save it.
 func (s *store[A, D]) update(ctx context.Context, id string, fn func(*A) error) (A, error) {
 	var zero A
+	if a, ok, err := s.guessed(ctx, id, fn); err != nil || ok {
+		return a, err
+	}
 	for attempt := range maxAttempts {
 		if attempt > 0 {
 			if err := pause(ctx, attempt); err != nil {
@@ -95,12 +106,51 @@ func (s *store[A, D]) update(ctx context.Context, id string, fn func(*A) error) 
 			return zero, err
 		}
 		if won {
+			s.guess.remember(id, doc, s.revision(&work))
 			// What Get would read back: times in milliseconds and UTC, and
 			// nothing shared with the value fn changed.
 			return s.toDomain(doc), nil
 		}
 	}
 	return zero, fmt.Errorf("update %s %s: %w (%d attempts)", s.coll.Name(), id, ErrContention, maxAttempts)
+}
+
+// guessed is update's first attempt, which saves the read (one command of
+// the two) when it guesses what is stored: the document as this process last
+// read or wrote it, or, with none remembered, no document at all. It runs fn
+// on the guess and writes the result with the usual compare-and-set: a
+// replace filtered on the guessed revision, or an insert, which fails on a
+// duplicate _id. A write that matches proves the guess: a revision is written
+// once per document (each write moves it, and only one writer wins the
+// compare-and-set from the one before), so a stored document with the guessed
+// revision is the guessed document, and fn ran on what was stored, as a read
+// would have given it. A write that matches nothing costs a command and
+// update goes on as without a guess. When fn fails or changes nothing on the
+// guess, nothing is written and ok is false: such answers are given on what a
+// read returns, never on a guess that may be stale.
+func (s *store[A, D]) guessed(ctx context.Context, id string, fn func(*A) error) (a A, ok bool, err error) {
+	if s.guess == nil {
+		return a, false, nil
+	}
+	work, found := s.fresh(id), false
+	if d, ok := s.guess.recall(id); ok {
+		work, found = s.toDomain(d), true
+	}
+	before := s.revision(&work)
+	if err := fn(&work); err != nil || s.revision(&work) == before {
+		return a, false, nil //nolint:nilerr // decided again on what a read returns
+	}
+	doc := s.toDoc(work)
+	won, err := s.write(ctx, id, found, before, doc)
+	if err != nil {
+		return a, false, err
+	}
+	if !won {
+		s.guess.forget(id)
+		return a, false, nil
+	}
+	s.guess.remember(id, doc, s.revision(&work))
+	return s.toDomain(doc), true, nil
 }
 
 // write stores doc if the aggregate is still as it was read; false means a

@@ -84,15 +84,18 @@ func (s *ViewStore) GetOrder(ctx context.Context, id string) (view.Order, error)
 
 // ListOrders implements view.Store with the filter of the orders service's
 // list (listFilter) and the sort of the indexes. An order not placed yet has
-// no created_at (the field is absent), which "created_at > the zero time"
-// leaves out while staying a range on the index's key.
+// no created_at, customer_id or status (the fields are absent): a filter on
+// customer or status, or a cursor's range, leaves it out, and the list of all
+// orders adds "created_at > the epoch", a range on the index's key.
 func (s *ViewStore) ListOrders(ctx context.Context, q view.ListQuery) ([]view.Order, error) {
 	oq := orders.ListQuery{CustomerID: q.CustomerID, Status: orders.Status(q.Status), Limit: q.Limit}
 	if q.After != nil {
 		oq.After = &orders.Cursor{CreatedAt: q.After.CreatedAt, ID: q.After.ID}
 	}
 	filter := listFilter(oq)
-	if q.After == nil {
+	if q.After == nil && q.CustomerID == "" && q.Status == "" {
+		// An order not placed has no customer_id and no status either, so
+		// the equalities on them leave it out already.
 		filter = append(filter, bson.E{Key: "created_at", Value: bson.D{{Key: "$gt", Value: time.Unix(0, 0).UTC()}}})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}})

@@ -3,6 +3,8 @@ package wiring
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/event"
 	"go.mongodb.org/mongo-driver/mongo"
 
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
@@ -49,4 +51,22 @@ func NewMongoStores(ctx context.Context, client *mongo.Client, prefix string) (S
 	poisoned := PoisonStores{Orders: ordersPoison, Inventory: inventoryPoison, Delivery: deliveryPoison}
 	return Stores{Orders: orders, Products: products, Reservations: reservations, Shipments: shipments, Poison: poisoned,
 		View: views, ViewShared: true}, nil
+}
+
+// mongoCommandMetrics returns a command monitor that counts every command in
+// orderflow_mongo_commands_total{database,command}, or nil without a registry.
+// Both labels are bounded: the services' databases (plus admin for pings) and
+// the driver's command names.
+func mongoCommandMetrics(reg prometheus.Registerer) (*event.CommandMonitor, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	commands, err := counterVec(reg, "orderflow_mongo_commands_total",
+		"Commands sent to MongoDB, by database and command name (find, insert, update, getMore...): the stores' cost.", "database", "command")
+	if err != nil {
+		return nil, err
+	}
+	return mongostore.CountCommands(func(database, command string) {
+		commands.WithLabelValues(database, command).Inc()
+	}), nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
 )
 
@@ -20,15 +22,20 @@ type OpenedStores struct {
 
 // OpenStores returns MongoDB stores when MONGODB_URI is set (connecting, failing
 // within ~10 s when MongoDB does not answer, and creating the indexes), else
-// in-memory stores.
-func OpenStores(ctx context.Context, cfg Config) (Stores, OpenedStores, error) {
+// in-memory stores. Every MongoDB command is counted on metrics (nil: not
+// counted) in orderflow_mongo_commands_total{database,command}.
+func OpenStores(ctx context.Context, cfg Config, metrics prometheus.Registerer) (Stores, OpenedStores, error) {
 	if cfg.MongoDBURI == "" {
 		return NewMemoryStores(), OpenedStores{
 			Describe: []any{"storage", "in memory: data is lost when the process stops"},
 			Close:    func() {},
 		}, nil
 	}
-	client, err := mongostore.Connect(ctx, cfg.MongoDBURI)
+	monitor, err := mongoCommandMetrics(metrics)
+	if err != nil {
+		return Stores{}, OpenedStores{}, err
+	}
+	client, err := mongostore.Connect(ctx, cfg.MongoDBURI, monitor)
 	if err != nil {
 		return Stores{}, OpenedStores{}, err
 	}

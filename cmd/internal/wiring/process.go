@@ -113,13 +113,13 @@ func RunProcess(ctx context.Context, which []string) error {
 		}
 	}
 
-	stores, opened, err := OpenStores(ctx, cfg)
+	o := ops.New("orderflow")
+	stores, opened, err := OpenStores(ctx, cfg, o.Registry)
 	if err != nil {
 		return err
 	}
 	defer opened.Close()
 
-	o := ops.New("orderflow")
 	// The checks of what the process depends on, which the watchdog asks before giving up.
 	var deps []ops.Check
 	var ps pubsub.PubSub

@@ -208,11 +208,16 @@ func NewDelivery(d Deps, repo delivery.Repository, poisoned poison.Store) (*Serv
 		tick := min(courier.DispatchAfter, courier.DeliverAfter) / 4
 		tick = max(10*time.Millisecond, min(tick, time.Second))
 		s.Background = append(s.Background, func(ctx context.Context) error {
-			return deliveryhandlers.RunCourier(ctx, svc, tick, d.Logger.With("service", "delivery"))
+			return deliveryhandlers.RunCourier(ctx, svc, tick, courierLookEvery, d.Logger.With("service", "delivery"))
 		})
 	}
 	return s, nil
 }
+
+// courierLookEvery is how often the simulated courier asks the store for due
+// shipments when no step it scheduled itself is due: how late, at most, it
+// takes a step scheduled by another delivery instance or before a restart.
+const courierLookEvery = time.Second
 
 // ViewGroup is the consumer group of a view shared in MongoDB; a view in
 // memory takes a group of its own, ViewGroup + "." + a name unique to the

