@@ -89,6 +89,17 @@ func CheckQuantity(n int) string {
 	return ""
 }
 
+// OnHandDetail is what is wrong with an on-hand stock that breaks the rule.
+var OnHandDetail = fmt.Sprintf("must be an integer from 0 to %d", MaxOnHand)
+
+// CheckOnHand checks the on-hand stock of a product.
+func CheckOnHand(n int) string {
+	if n < 0 || n > MaxOnHand {
+		return OnHandDetail
+	}
+	return ""
+}
+
 // CheckReason checks the length of a reason (optional where the API takes one).
 func CheckReason(reason string) string {
 	if len(reason) > MaxReasonLength {
