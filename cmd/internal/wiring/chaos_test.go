@@ -298,6 +298,21 @@ func runChaos(t *testing.T, storeFaultN, publishFaultN int64, crashes []crash) {
 			}
 		}
 	}
+	// An order whose stock was committed must be DELIVERED: name any other,
+	// with both histories, so that a mismatch below says which order it was.
+	for _, p := range accepted {
+		r, err := c.raw.Reservations.Get(ctx, p.id)
+		if err != nil || r.Status != inventory.Committed {
+			continue
+		}
+		o, err := c.raw.Orders.Get(ctx, p.id)
+		require.NoError(t, err)
+		if o.Status != orders.StatusDelivered {
+			sh, _ := c.raw.Shipments.Get(ctx, p.id)
+			t.Errorf("order %s is %s but its stock was committed; order history %+v; reservation history %+v; shipment %s %+v",
+				p.id, o.Status, o.History, r.History, sh.Status, sh.History)
+		}
+	}
 	for sku, onHand := range initial {
 		p, err := c.raw.Products.Get(ctx, sku)
 		require.NoError(t, err)
