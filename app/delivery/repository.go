@@ -3,6 +3,8 @@ package delivery
 import (
 	"context"
 	"time"
+
+	"github.com/orderflow/orderflow/app/outbox"
 )
 
 // Repository stores shipments, one per order.
@@ -21,7 +23,6 @@ type Repository interface {
 	ListUnpublished(ctx context.Context, before time.Time, limit int) ([]Shipment, error)
 }
 
-// EventPublisher publishes domain events (watermill's cqrs.EventBus in production).
-type EventPublisher interface {
-	Publish(ctx context.Context, event any) error
-}
+// EventPublisher publishes domain events (watermill's cqrs.EventBus in
+// production): the one port of app/outbox, named here for this service.
+type EventPublisher = outbox.Publisher

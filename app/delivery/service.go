@@ -56,23 +56,17 @@ func (s *Service) update(ctx context.Context, orderID string, fn func(*Shipment)
 }
 
 func (s *Service) publishPending(ctx context.Context, sh Shipment) error {
-	pending := sh.Unpublished()
-	if len(pending) == 0 {
-		return nil
-	}
-	if err := outbox.Publish(ctx, s.events, pending,
-		func(c Change) string { return c.CorrelationID },
-		func(c Change) any { return eventFor(sh, c) }); err != nil {
-		return fmt.Errorf("shipment of order %s: %w", sh.OrderID, err)
-	}
 	n := len(sh.History)
-	if _, err := s.repo.Update(ctx, sh.OrderID, func(cur *Shipment) error {
-		cur.MarkPublished(n)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("mark events of shipment %s published: %w", sh.OrderID, err)
-	}
-	return nil
+	return outbox.Flush(ctx, s.events, "shipment "+sh.OrderID, sh.Unpublished(),
+		func(c Change) string { return c.CorrelationID },
+		func(c Change) any { return eventFor(sh, c) },
+		func(ctx context.Context) error {
+			_, err := s.repo.Update(ctx, sh.OrderID, func(cur *Shipment) error {
+				cur.MarkPublished(n)
+				return nil
+			})
+			return err
+		})
 }
 
 func eventFor(sh Shipment, c Change) any {

@@ -126,8 +126,8 @@ func (p *Product) Available() int { return p.OnHand - p.Reserved }
 // SetOnHand sets the on-hand quantity. It may not go below what is reserved, or
 // available stock would be negative.
 func (p *Product) SetOnHand(n int, now time.Time) error {
-	if n < 0 || n > messages.MaxOnHand {
-		return fmt.Errorf("%w: on_hand %d is outside 0..%d", ErrInvalidStock, n, messages.MaxOnHand)
+	if d := messages.CheckOnHand(n); d != "" {
+		return fmt.Errorf("%w: on_hand %d %s", ErrInvalidStock, n, d)
 	}
 	if n < p.Reserved {
 		return fmt.Errorf("%w: %d reserved, %d requested", ErrBelowReserved, p.Reserved, n)

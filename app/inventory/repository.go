@@ -3,6 +3,8 @@ package inventory
 import (
 	"context"
 	"time"
+
+	"github.com/orderflow/orderflow/app/outbox"
 )
 
 // Products stores the stock of each SKU.
@@ -59,7 +61,6 @@ type Reservations interface {
 	ListUnpublished(ctx context.Context, before time.Time, limit int) ([]Reservation, error)
 }
 
-// EventPublisher publishes domain events (watermill's cqrs.EventBus in production).
-type EventPublisher interface {
-	Publish(ctx context.Context, event any) error
-}
+// EventPublisher publishes domain events (watermill's cqrs.EventBus in
+// production): the one port of app/outbox, named here for this service.
+type EventPublisher = outbox.Publisher

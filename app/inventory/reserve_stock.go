@@ -69,18 +69,8 @@ func validateLines(orderID string, lines []Line) error {
 	if err := ValidateOrderID(orderID); err != nil {
 		return err
 	}
-	if len(lines) == 0 || len(lines) > messages.MaxItems {
-		return fmt.Errorf("%w: an order has 1 to %d lines, not %d", ErrInvalidStock, messages.MaxItems, len(lines))
-	}
-	seen := map[string]bool{}
-	for _, l := range lines {
-		if !messages.ValidSKU(l.SKU) || seen[l.SKU] {
-			return fmt.Errorf("%w: bad or repeated SKU %q", ErrInvalidStock, l.SKU)
-		}
-		seen[l.SKU] = true
-		if l.Quantity < messages.MinQuantity || l.Quantity > messages.MaxQuantity {
-			return fmt.Errorf("%w: quantity %d of %s is outside %d..%d", ErrInvalidStock, l.Quantity, l.SKU, messages.MinQuantity, messages.MaxQuantity)
-		}
+	if v := messages.CheckItems(lines, func(l Line) (string, int) { return l.SKU, l.Quantity }); len(v) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalidStock, v[0])
 	}
 	return nil
 }

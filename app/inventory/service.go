@@ -67,23 +67,17 @@ func (s *Service) settleHolds(ctx context.Context, r Reservation) error {
 }
 
 func (s *Service) publishPending(ctx context.Context, r Reservation) error {
-	pending := r.Unpublished()
-	if len(pending) == 0 {
-		return nil
-	}
-	if err := outbox.Publish(ctx, s.events, pending,
-		func(c Change) string { return c.CorrelationID },
-		func(c Change) any { return eventFor(r, c) }); err != nil {
-		return fmt.Errorf("reservation of order %s: %w", r.OrderID, err)
-	}
 	n := len(r.History)
-	if _, err := s.reservations.Update(ctx, r.OrderID, func(cur *Reservation) error {
-		cur.MarkPublished(n)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("mark events of reservation %s published: %w", r.OrderID, err)
-	}
-	return nil
+	return outbox.Flush(ctx, s.events, "reservation "+r.OrderID, r.Unpublished(),
+		func(c Change) string { return c.CorrelationID },
+		func(c Change) any { return eventFor(r, c) },
+		func(ctx context.Context) error {
+			_, err := s.reservations.Update(ctx, r.OrderID, func(cur *Reservation) error {
+				cur.MarkPublished(n)
+				return nil
+			})
+			return err
+		})
 }
 
 func eventFor(r Reservation, c Change) any {

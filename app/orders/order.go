@@ -24,15 +24,8 @@ const (
 	StatusDeliveryFailed Status = messages.OrderStatusDeliveryFailed
 )
 
-// ValidStatus reports whether s names a status.
-func ValidStatus(s string) bool {
-	switch Status(s) {
-	case StatusPending, StatusConfirmed, StatusRejected, StatusCancelled,
-		StatusShipped, StatusDelivered, StatusDeliveryFailed:
-		return true
-	}
-	return false
-}
+// ValidStatus reports whether s names a status (messages.ValidOrderStatus).
+func ValidStatus(s string) bool { return messages.ValidOrderStatus(s) }
 
 // Errors callers branch on.
 var (
@@ -93,29 +86,20 @@ type Order struct {
 // fresh Order with only its ID to an update of a missing order).
 func (o *Order) IsNew() bool { return o.Revision == 0 }
 
-// ValidateItems checks an order's lines against the contract's limits.
+// ValidateItems checks an order's customer and lines against the contract's
+// rules (messages.CheckCustomerID, messages.CheckItems); the error names the
+// first field that breaks one.
 func ValidateItems(customerID string, items []Item) error {
-	if customerID == "" || len(customerID) > messages.MaxCustomerIDLength {
-		return fmt.Errorf("%w: customer_id must have 1 to %d characters", ErrInvalidOrder, messages.MaxCustomerIDLength)
+	if d := messages.CheckCustomerID(customerID); d != "" {
+		return fmt.Errorf("%w: customer_id %s", ErrInvalidOrder, d)
 	}
-	if len(items) == 0 || len(items) > messages.MaxItems {
-		return fmt.Errorf("%w: an order has 1 to %d items, not %d", ErrInvalidOrder, messages.MaxItems, len(items))
-	}
-	seen := make(map[string]bool, len(items))
-	for i, it := range items {
-		if !messages.ValidSKU(it.SKU) {
-			return fmt.Errorf("%w: items[%d].sku %q is not a valid SKU", ErrInvalidOrder, i, it.SKU)
-		}
-		if seen[it.SKU] {
-			return fmt.Errorf("%w: items[%d].sku %q appears twice", ErrInvalidOrder, i, it.SKU)
-		}
-		seen[it.SKU] = true
-		if it.Quantity < messages.MinQuantity || it.Quantity > messages.MaxQuantity {
-			return fmt.Errorf("%w: items[%d].quantity %d is outside %d..%d", ErrInvalidOrder, i, it.Quantity, messages.MinQuantity, messages.MaxQuantity)
-		}
+	if v := messages.CheckItems(items, itemFields); len(v) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalidOrder, v[0])
 	}
 	return nil
 }
+
+func itemFields(it Item) (string, int) { return it.SKU, it.Quantity }
 
 // Place makes a new order PENDING.
 func (o *Order) Place(customerID string, items []Item, now time.Time, correlationID string) error {

@@ -3,6 +3,8 @@ package orders
 import (
 	"context"
 	"time"
+
+	"github.com/orderflow/orderflow/app/outbox"
 )
 
 // Repository stores orders. Implementations: infra/memory and infra/mongo, held to
@@ -41,7 +43,6 @@ type Cursor struct {
 	ID        string
 }
 
-// EventPublisher publishes domain events (watermill's cqrs.EventBus in production).
-type EventPublisher interface {
-	Publish(ctx context.Context, event any) error
-}
+// EventPublisher publishes domain events (watermill's cqrs.EventBus in
+// production): the one port of app/outbox, named here for this service.
+type EventPublisher = outbox.Publisher

@@ -44,23 +44,17 @@ func (s *Service) update(ctx context.Context, id string, fn func(*Order) error) 
 // marks them published. It runs before the triggering message is acked, so a
 // crash in between is repaired when the message is delivered again.
 func (s *Service) publishPending(ctx context.Context, o Order) error {
-	pending := o.Unpublished()
-	if len(pending) == 0 {
-		return nil
-	}
-	if err := outbox.Publish(ctx, s.events, pending,
-		func(c Change) string { return c.CorrelationID },
-		func(c Change) any { return eventFor(o, c) }); err != nil {
-		return fmt.Errorf("order %s: %w", o.ID, err)
-	}
 	n := len(o.History)
-	if _, err := s.repo.Update(ctx, o.ID, func(cur *Order) error {
-		cur.MarkPublished(n)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("mark events of order %s published: %w", o.ID, err)
-	}
-	return nil
+	return outbox.Flush(ctx, s.events, "order "+o.ID, o.Unpublished(),
+		func(c Change) string { return c.CorrelationID },
+		func(c Change) any { return eventFor(o, c) },
+		func(ctx context.Context) error {
+			_, err := s.repo.Update(ctx, o.ID, func(cur *Order) error {
+				cur.MarkPublished(n)
+				return nil
+			})
+			return err
+		})
 }
 
 func eventFor(o Order, c Change) any {

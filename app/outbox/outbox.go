@@ -95,3 +95,22 @@ func Relay[A any](found []A, finish func(A) (int, error)) (int, error) {
 	}
 	return relayed, errors.Join(errs...)
 }
+
+// Flush publishes the events of an aggregate's pending entries through Publish,
+// then marks them published with markPublished (a store update that marks the
+// entries the aggregate had). Each service's handlers and relay take this one
+// path; what names the aggregate in errors ("order o-1").
+func Flush[E any](ctx context.Context, pub Publisher, what string, pending []E,
+	correlationID func(E) string, event func(E) any, markPublished func(context.Context) error,
+) error {
+	if len(pending) == 0 {
+		return nil
+	}
+	if err := Publish(ctx, pub, pending, correlationID, event); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := markPublished(ctx); err != nil {
+		return fmt.Errorf("mark events of %s published: %w", what, err)
+	}
+	return nil
+}

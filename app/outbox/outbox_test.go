@@ -60,3 +60,41 @@ func TestPublishInOrderWithEachCorrelationID(t *testing.T) {
 	require.Error(t, outbox.Publish(context.Background(), failing, pending, correlation, event))
 	assert.Equal(t, []string{"a"}, failing.events, "stops at the first failure; the rest stays pending")
 }
+
+func TestFlush(t *testing.T) {
+	t.Parallel()
+	pending := []entry{{name: "a", correlationID: "c-1"}, {name: "b", correlationID: "c-2"}}
+	errMark := errors.New("store down")
+	cases := []struct {
+		name       string
+		pending    []entry
+		failAt     int
+		markErr    error
+		wantEvents []string
+		wantMarks  int
+		wantErr    string
+	}{
+		{name: "nothing pending publishes and marks nothing", failAt: -1},
+		{name: "publishes in order, then marks", pending: pending, failAt: -1, wantEvents: []string{"a", "b"}, wantMarks: 1},
+		{name: "a failed publish marks nothing", pending: pending, failAt: 1, wantEvents: []string{"a"}, wantErr: "order o-1: publish string: broker down"},
+		{name: "a failed mark is said", pending: pending, failAt: -1, markErr: errMark, wantEvents: []string{"a", "b"}, wantMarks: 1, wantErr: "mark events of order o-1 published: store down"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := &recorder{failAt: tc.failAt}
+			marks := 0
+			err := outbox.Flush(context.Background(), r, "order o-1", tc.pending, correlation, event, func(context.Context) error {
+				marks++
+				return tc.markErr
+			})
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+			} else {
+				require.EqualError(t, err, tc.wantErr)
+			}
+			assert.Equal(t, tc.wantEvents, r.events)
+			assert.Equal(t, tc.wantMarks, marks)
+		})
+	}
+}

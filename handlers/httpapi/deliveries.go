@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/orderflow/orderflow/app/view"
@@ -66,8 +65,8 @@ func (a *api) courierStep(step string) http.HandlerFunc {
 			case !present || reason == "":
 				badRequest(w, r, fieldError{"reason", "is required and must not be empty"})
 				return
-			case len(reason) > messages.MaxReasonLength:
-				badRequest(w, r, fieldError{"reason", fmt.Sprintf("must be at most %d characters", messages.MaxReasonLength)})
+			case messages.CheckReason(reason) != "":
+				badRequest(w, r, fieldError{"reason", messages.CheckReason(reason)})
 				return
 			}
 			cmd = messages.FailShipment{OrderID: id, Reason: reason}

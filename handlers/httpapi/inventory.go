@@ -3,7 +3,9 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -52,13 +54,13 @@ func (a *api) setStock(w http.ResponseWriter, r *http.Request) {
 	if a.decodeOrRefuse(w, r, &req, false) {
 		return
 	}
-	onHand, present, err := rawInt(req.OnHand, 0, messages.MaxOnHand)
-	if err != nil {
-		badRequest(w, r, fieldError{"on_hand", err.Error()})
+	onHand, present, err := rawInt(req.OnHand, math.MinInt32, math.MaxInt32)
+	switch {
+	case err != nil || present && messages.CheckOnHand(onHand) != "":
+		badRequest(w, r, fieldError{"on_hand", messages.OnHandDetail})
 		return
-	}
-	if !present {
-		badRequest(w, r, fieldError{"on_hand", "is required: an integer from 0 to 1000000000"})
+	case !present:
+		badRequest(w, r, fieldError{"on_hand", "is required: an integer from 0 to " + strconv.Itoa(messages.MaxOnHand)})
 		return
 	}
 	p, _ := PrincipalFrom(r.Context())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -88,68 +89,92 @@ func toHistory(h []messages.StatusEntry) []statusEntryResponse {
 
 // validatePlaceOrder checks every field and returns all that are wrong;
 // ownCustomer is the customer_id when the body leaves it out (a customer
-// placing its own order), or empty when it is required.
+// placing its own order), or empty when it is required. What a field must hold
+// is the contract's rule (messages.CheckCustomerID, messages.CheckItems); what
+// is decided here is only what JSON reads as which value: a field that is not
+// a string or an integer, a missing or null field, an item that is no object.
 func validatePlaceOrder(req placeOrderRequest, ownCustomer string) (messages.PlaceOrder, []fieldError) {
 	var errs []fieldError
 	cmd := messages.PlaceOrder{}
 	customerID, present, err := rawString(req.CustomerID)
-	if !present && err == nil && ownCustomer != "" {
-		customerID, present = ownCustomer, true
+	if !present && err == nil {
+		customerID = ownCustomer
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		errs = append(errs, fieldError{"customer_id", err.Error()})
-	case !present || strings.TrimSpace(customerID) == "":
-		errs = append(errs, fieldError{"customer_id", "is required and must not be empty"})
-	case len(customerID) > messages.MaxCustomerIDLength:
-		errs = append(errs, fieldError{"customer_id", fmt.Sprintf("must be at most %d characters", messages.MaxCustomerIDLength)})
-	default:
+	} else if strings.TrimSpace(customerID) == "" {
+		errs = append(errs, fieldError{"customer_id", messages.CheckCustomerID("")})
+	} else if d := messages.CheckCustomerID(customerID); d != "" {
+		errs = append(errs, fieldError{"customer_id", d})
+	} else {
 		cmd.CustomerID = customerID
 	}
-	switch {
-	case req.Items == nil:
-		errs = append(errs, fieldError{"items", "is required: an order has at least one item"})
-	case len(req.Items) == 0:
-		errs = append(errs, fieldError{"items", "must not be empty: an order has at least one item"})
-	case len(req.Items) > messages.MaxItems:
-		errs = append(errs, fieldError{"items", fmt.Sprintf("must have at most %d items, not %d", messages.MaxItems, len(req.Items))})
+	if req.Items == nil {
+		return cmd, append(errs, fieldError{"items", "is required: an order has at least one item"})
 	}
-	seen := map[string]bool{}
+	if d := messages.CheckItemCount(len(req.Items)); d != "" {
+		return cmd, append(errs, fieldError{"items", d})
+	}
+	// What JSON could not read is said as such; the rules judge what it read.
+	reads := make([]itemRead, len(req.Items))
+	items := make([]messages.Item, len(req.Items))
+	unread := false
 	for i, raw := range req.Items {
-		if len(req.Items) > messages.MaxItems {
-			break
-		}
-		field := fmt.Sprintf("items[%d]", i)
-		var it placeItemRequest
-		if fe := decodeNested(raw, &it, field); fe != nil {
-			errs = append(errs, *fe)
+		items[i], reads[i] = readItem(raw, fmt.Sprintf("items[%d]", i))
+		unread = unread || reads[i] != itemRead{}
+	}
+	cmd.Items = items
+	violations := messages.CheckItems(items, func(it messages.Item) (string, int) { return it.SKU, it.Quantity })
+	if !unread && len(violations) == 0 {
+		return cmd, errs // every valid order: no field names to format
+	}
+	broken := make(map[string]string, len(violations))
+	for _, v := range violations {
+		broken[v.Field] = v.Detail
+	}
+	for i, rd := range reads {
+		if rd.whole != nil {
+			errs = append(errs, *rd.whole)
 			continue
 		}
-		sku, present, err := rawString(it.SKU)
-		switch {
-		case err != nil:
-			errs = append(errs, fieldError{field + ".sku", err.Error()})
-		case !present || sku == "":
-			errs = append(errs, fieldError{field + ".sku", "is required and must not be empty"})
-		case len(sku) > messages.MaxSKULength:
-			errs = append(errs, fieldError{field + ".sku", fmt.Sprintf("must be at most %d characters", messages.MaxSKULength)})
-		case !messages.ValidSKU(sku):
-			errs = append(errs, fieldError{field + ".sku", "may hold only letters, digits, '-', '_' and '.'"})
-		case seen[sku]:
-			errs = append(errs, fieldError{field + ".sku", "appears more than once; put the whole quantity on one item"})
-		default:
-			seen[sku] = true
+		for _, f := range [...]struct{ name, unread string }{{".sku", rd.sku}, {".quantity", rd.quantity}} {
+			field := fmt.Sprintf("items[%d]%s", i, f.name)
+			if f.unread != "" {
+				errs = append(errs, fieldError{field, f.unread})
+			} else if d, ok := broken[field]; ok {
+				errs = append(errs, fieldError{field, d})
+			}
 		}
-		qty, present, err := rawInt(it.Quantity, messages.MinQuantity, messages.MaxQuantity)
-		switch {
-		case err != nil:
-			errs = append(errs, fieldError{field + ".quantity", err.Error()})
-		case !present:
-			errs = append(errs, fieldError{field + ".quantity", fmt.Sprintf("is required: an integer from %d to %d", messages.MinQuantity, messages.MaxQuantity)})
-		}
-		cmd.Items = append(cmd.Items, messages.Item{SKU: sku, Quantity: qty})
 	}
 	return cmd, errs
+}
+
+// itemRead says what JSON could not read of an item: the whole item (not an
+// object, an unknown field), or its sku or quantity.
+type itemRead struct {
+	whole         *fieldError
+	sku, quantity string
+}
+
+// readItem reads the item at field out of raw.
+func readItem(raw json.RawMessage, field string) (messages.Item, itemRead) {
+	var it placeItemRequest
+	if fe := decodeNested(raw, &it, field); fe != nil {
+		return messages.Item{}, itemRead{whole: fe}
+	}
+	var rd itemRead
+	sku, _, err := rawString(it.SKU)
+	if err != nil {
+		rd.sku = err.Error()
+	}
+	qty, present, err := rawInt(it.Quantity, math.MinInt32, math.MaxInt32)
+	switch {
+	case err != nil:
+		rd.quantity = messages.QuantityDetail
+	case !present:
+		rd.quantity = fmt.Sprintf("is required: an integer from %d to %d", messages.MinQuantity, messages.MaxQuantity)
+	}
+	return messages.Item{SKU: sku, Quantity: qty}, rd
 }
 
 func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
@@ -272,10 +297,10 @@ func (a *api) listOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	query := view.ListOrders{CustomerID: q.Get("customer_id"), Status: q.Get("status"), Cursor: q.Get("cursor"), Limit: messages.DefaultListLimit}
 	var errs []fieldError
-	if len(query.CustomerID) > messages.MaxCustomerIDLength {
-		errs = append(errs, fieldError{"customer_id", fmt.Sprintf("must be at most %d characters", messages.MaxCustomerIDLength)})
+	if d := messages.CheckCustomerID(query.CustomerID); query.CustomerID != "" && d != "" {
+		errs = append(errs, fieldError{"customer_id", d})
 	}
-	if query.Status != "" && !validOrderStatus(query.Status) {
+	if query.Status != "" && !messages.ValidOrderStatus(query.Status) {
 		errs = append(errs, fieldError{"status", "must be one of PENDING, CONFIRMED, REJECTED, CANCELLED, SHIPPED, DELIVERED, DELIVERY_FAILED"})
 	}
 	var pageErrs []fieldError
@@ -324,16 +349,6 @@ func pageParams(q url.Values, cursor string) (int, []fieldError) {
 	return limit, errs
 }
 
-func validOrderStatus(s string) bool {
-	switch s {
-	case messages.OrderStatusPending, messages.OrderStatusConfirmed, messages.OrderStatusRejected,
-		messages.OrderStatusCancelled, messages.OrderStatusShipped, messages.OrderStatusDelivered,
-		messages.OrderStatusDeliveryFailed:
-		return true
-	}
-	return false
-}
-
 type cancelRequest struct {
 	Reason json.RawMessage `json:"reason"`
 }
@@ -349,8 +364,8 @@ func (a *api) cancelOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reason, _, err := rawString(req.Reason)
-	if err == nil && len(reason) > messages.MaxReasonLength {
-		err = fmt.Errorf("must be at most %d characters", messages.MaxReasonLength)
+	if d := messages.CheckReason(reason); err == nil && d != "" {
+		err = errors.New(d)
 	}
 	if err != nil {
 		badRequest(w, r, fieldError{"reason", err.Error()})

@@ -44,8 +44,8 @@ func CommandHandlers(svc *app.Service, replies requestreply.Backend[any]) []cqrs
 			}),
 		requestreply.NewCommandHandlerWithResult("orders.cancel_order", replies,
 			func(ctx context.Context, cmd *messages.CancelOrder) (any, error) {
-				if len(cmd.Reason) > messages.MaxReasonLength {
-					return nil, fmt.Errorf("%w: reason longer than %d", messages.ErrInvalid, messages.MaxReasonLength)
+				if d := messages.CheckReason(cmd.Reason); d != "" {
+					return nil, fmt.Errorf("%w: reason %s", messages.ErrInvalid, d)
 				}
 				o, err := svc.CancelOrder(ctx, cmd.OrderID, cmd.Reason, messages.CorrelationID(ctx))
 				switch {

@@ -2,11 +2,9 @@ package repotest
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,61 +16,32 @@ import (
 
 // Orders runs the contract of orders.Repository against the repositories newRepo makes.
 func Orders(t *testing.T, newRepo func(t *testing.T) orders.Repository) {
-	t.Run("Get of a missing order is ErrNotFound", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-
-		_, err := repo.Get(t.Context(), uniquePrefix()+"missing")
-
-		require.ErrorIs(t, err, orders.ErrNotFound)
-	})
-
-	t.Run("Update of a missing order hands fn a new order and stores nothing while Revision stays 0", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "new"
-
-		var seen orders.Order
-		got, err := repo.Update(t.Context(), id, func(o *orders.Order) error {
-			seen = normOrder(*o)
-			o.CustomerID = "not-stored"
-			return nil
-		})
-
-		require.NoError(t, err)
-		assert.Equal(t, normOrder(orders.Order{ID: id}), normOrder(seen), "fn must get an order with only its id")
-		assert.Zero(t, got.Revision)
-		_, err = repo.Get(t.Context(), id)
-		require.ErrorIs(t, err, orders.ErrNotFound, "an order whose Revision did not move must not be stored")
-	})
-
-	t.Run("Update that leaves Revision unchanged stores nothing", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "o"
-		stored := storeOrder(t, repo, id, "cust", at(2030, 0), orders.StatusPending)
-
-		_, err := repo.Update(t.Context(), id, func(o *orders.Order) error {
+	revisionContract(t, newRepo, aggregate[orders.Order, orders.Repository]{
+		noun:       "order",
+		errMissing: orders.ErrNotFound,
+		blank:      func(id string) orders.Order { return orders.Order{ID: id} },
+		revision:   func(o orders.Order) int64 { return o.Revision },
+		id:         func(o orders.Order) string { return o.ID },
+		norm:       normOrder,
+		store: func(t *testing.T, repo orders.Repository, id string) orders.Order {
+			t.Helper()
+			return storeOrder(t, repo, id, "cust", at(2030, 0), orders.StatusPending)
+		},
+		touch: func(o *orders.Order) {
 			o.CustomerID = "changed"
-			o.Items[0].Quantity = 99
-			o.History[0].Reason = "changed"
+			if len(o.Items) > 0 {
+				o.Items[0].Quantity = 99
+				o.History[0].Reason = "changed"
+			}
+		},
+		change: func(o *orders.Order) error {
+			o.Confirm(at(2030, time.Hour), "corr")
 			return nil
-		})
-
-		require.NoError(t, err)
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, normOrder(stored), normOrder(got))
-	})
-
-	t.Run("Update stores the result when Revision moves and hands it to the next Update", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "o"
-		created := at(2030, 0)
+		},
 		// Every field set, published and unpublished changes, times with a
 		// sub-millisecond part in a zone other than UTC.
-		build := func(o *orders.Order) error {
+		builds: []build[orders.Order]{{"cancelled after it was confirmed", func(o *orders.Order) error {
+			created := at(2030, 0)
 			items := []orders.Item{{SKU: "SKU-1", Quantity: 2}, {SKU: "SKU-2", Quantity: 10000}}
 			if err := o.Place("cust-1", items, created, "corr-place"); err != nil {
 				return err
@@ -80,114 +49,29 @@ func Orders(t *testing.T, newRepo func(t *testing.T) orders.Repository) {
 			o.Confirm(created.Add(time.Second), "corr-confirm")
 			o.MarkPublished(2)
 			return o.Cancel("changed my mind", created.Add(time.Minute), "corr-cancel")
-		}
-		want := orders.Order{ID: id}
-		require.NoError(t, build(&want))
-
-		returned, err := repo.Update(t.Context(), id, build)
-
-		require.NoError(t, err)
-		assert.Equal(t, normOrder(want), normOrder(returned), "Update returns the order as stored")
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, normOrder(want), normOrder(got))
-
-		var seen orders.Order
-		_, err = repo.Update(t.Context(), id, func(o *orders.Order) error {
-			seen = normOrder(*o)
-			return nil
-		})
-		require.NoError(t, err)
-		assert.Equal(t, normOrder(want), normOrder(seen), "fn must get the stored order")
-	})
-
-	t.Run("Update whose fn fails stores nothing and returns the error", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		prefix := uniquePrefix()
-		errBoom := errors.New("boom")
-		stored := storeOrder(t, repo, prefix+"existing", "cust", at(2030, 0), orders.StatusPending)
-
-		_, err := repo.Update(t.Context(), prefix+"existing", func(o *orders.Order) error {
-			o.Confirm(at(2030, time.Hour), "corr")
-			return errBoom
-		})
-		require.ErrorIs(t, err, errBoom)
-		got, err := repo.Get(t.Context(), prefix+"existing")
-		require.NoError(t, err)
-		assert.Equal(t, normOrder(stored), normOrder(got))
-
-		_, err = repo.Update(t.Context(), prefix+"missing", func(o *orders.Order) error {
-			if err := o.Place("cust", []orders.Item{{SKU: "SKU-1", Quantity: 1}}, at(2030, 0), "corr"); err != nil {
-				return err
-			}
-			return fmt.Errorf("wrapped: %w", errBoom)
-		})
-		require.ErrorIs(t, err, errBoom)
-		_, err = repo.Get(t.Context(), prefix+"missing")
-		require.ErrorIs(t, err, orders.ErrNotFound)
-	})
-
-	t.Run("returned orders are copies", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "o"
-		var inside *orders.Order
-		returned, err := repo.Update(t.Context(), id, func(o *orders.Order) error {
-			inside = o
-			return o.Place("cust", []orders.Item{{SKU: "SKU-1", Quantity: 1}}, at(2030, 0), "corr")
-		})
-		require.NoError(t, err)
-		want := normOrder(returned)
-
-		returned.Items[0].Quantity = 999
-		returned.History[0].Reason = "mutated"
-		returned.History = append(returned.History, orders.Change{Status: orders.StatusCancelled})
-		inside.Items[0].SKU = "MUTATED"
-		inside.History[0].CorrelationID = "mutated"
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, want, normOrder(got), "changing what Update returned changed the store")
-
-		got.Items[0].Quantity = 777
-		got.History[0].Reason = "mutated"
-		again, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, want, normOrder(again), "changing what Get returned changed the store")
-	})
-
-	t.Run("concurrent updates of one order are not lost", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "o"
-		storeOrder(t, repo, id, "cust", at(2030, 0), orders.StatusPending)
-
-		errs := make([]error, writers)
-		var wg sync.WaitGroup
-		for i := range writers {
-			wg.Go(func() {
-				_, errs[i] = repo.Update(t.Context(), id, func(o *orders.Order) error {
-					o.History = append(o.History, orders.Change{
-						Status: o.Status, At: at(2030, time.Duration(i)*time.Second), Reason: writerName(i), CorrelationID: writerName(i),
-					})
-					o.Revision++
-					return nil
-				})
+		}}},
+		mutate: func(o *orders.Order) {
+			o.Items[0].Quantity = 999
+			o.Items[0].SKU = "MUTATED"
+			o.History[0].Reason = "mutated"
+			o.History[0].CorrelationID = "mutated"
+			o.History = append(o.History, orders.Change{Status: orders.StatusCancelled})
+		},
+		write: func(o *orders.Order, i int) error {
+			o.History = append(o.History, orders.Change{
+				Status: o.Status, At: at(2030, time.Duration(i)*time.Second), Reason: writerName(i), CorrelationID: writerName(i),
 			})
-		}
-		wg.Wait()
-
-		for i, err := range errs {
-			require.NoError(t, err, "writer %d", i)
-		}
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		var reasons []string
-		for _, c := range got.History[1:] {
-			reasons = append(reasons, c.Reason)
-		}
-		assert.ElementsMatch(t, writerNames(), reasons)
-		assert.Equal(t, int64(1+writers), got.Revision)
+			o.Revision++
+			return nil
+		},
+		written: func(t *testing.T, got orders.Order) {
+			t.Helper()
+			var reasons []string
+			for _, c := range got.History[1:] {
+				reasons = append(reasons, c.Reason)
+			}
+			assert.ElementsMatch(t, writerNames(), reasons)
+		},
 	})
 
 	t.Run("List filters by customer", func(t *testing.T) {

@@ -1,8 +1,7 @@
 package repotest
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -18,65 +17,27 @@ import (
 
 // Products runs the contract of inventory.Products against the repositories newRepo makes.
 func Products(t *testing.T, newRepo func(t *testing.T) inventory.Products) {
-	t.Run("Get of a missing product is ErrUnknownSKU", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-
-		_, err := repo.Get(t.Context(), uniquePrefix()+"missing")
-
-		require.ErrorIs(t, err, inventory.ErrUnknownSKU)
-	})
-
-	t.Run("Update of a missing product hands fn a new product and stores nothing while Revision stays 0", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		sku := uniquePrefix() + "new"
-
-		var seen inventory.Product
-		got, err := repo.Update(t.Context(), sku, func(p *inventory.Product) error {
-			seen = normProduct(*p)
-			p.OnHand = 5
-			return nil
-		})
-
-		require.NoError(t, err)
-		assert.Equal(t, normProduct(inventory.Product{SKU: sku}), normProduct(seen), "fn must get a product with only its SKU")
-		assert.Zero(t, got.Revision)
-		_, err = repo.Get(t.Context(), sku)
-		require.ErrorIs(t, err, inventory.ErrUnknownSKU, "a product whose Revision did not move must not be stored")
-		all, err := repo.List(t.Context())
-		require.NoError(t, err)
-		assert.NotContains(t, productSKUs(all), sku)
-	})
-
-	t.Run("Update that leaves Revision unchanged stores nothing", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		sku := uniquePrefix() + "p"
-		stored := storeProduct(t, repo, sku, 10, "order-1")
-
-		_, err := repo.Update(t.Context(), sku, func(p *inventory.Product) error {
+	revisionContract(t, newRepo, aggregate[inventory.Product, inventory.Products]{
+		noun:       "product",
+		errMissing: inventory.ErrUnknownSKU,
+		blank:      func(sku string) inventory.Product { return inventory.Product{SKU: sku} },
+		revision:   func(p inventory.Product) int64 { return p.Revision },
+		id:         func(p inventory.Product) string { return p.SKU },
+		norm:       normProduct,
+		store: func(t *testing.T, repo inventory.Products, sku string) inventory.Product {
+			t.Helper()
+			return storeProduct(t, repo, sku, 10, "order-1")
+		},
+		touch: func(p *inventory.Product) {
 			p.OnHand = 99
-			p.Holds["order-1"] = 7
-			return nil
-		})
-
-		require.NoError(t, err)
-		got, err := repo.Get(t.Context(), sku)
-		require.NoError(t, err)
-		assert.Equal(t, normProduct(stored), normProduct(got))
-	})
-
-	t.Run("Update stores the result when Revision moves and hands it to the next Update", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		prefix := uniquePrefix()
-		now := at(2030, 0)
-		cases := []struct {
-			name  string
-			build func(p *inventory.Product) error
-		}{
+			if p.Holds != nil {
+				p.Holds["order-1"] = 7
+			}
+		},
+		change: func(p *inventory.Product) error { return p.Hold("order-2", 3, at(2030, time.Hour)) },
+		builds: []build[inventory.Product]{
 			{"holds", func(p *inventory.Product) error {
+				now := at(2030, 0)
 				if err := p.SetOnHand(100, now); err != nil {
 					return err
 				}
@@ -89,6 +50,7 @@ func Products(t *testing.T, newRepo func(t *testing.T) inventory.Products) {
 				return nil
 			}},
 			{"history", func(p *inventory.Product) error {
+				now := at(2030, 0)
 				if err := p.SetOnHand(7, now); err != nil {
 					return err
 				}
@@ -100,6 +62,7 @@ func Products(t *testing.T, newRepo func(t *testing.T) inventory.Products) {
 				return nil
 			}},
 			{"no holds left", func(p *inventory.Product) error {
+				now := at(2030, 0)
 				if err := p.SetOnHand(5, now); err != nil {
 					return err
 				}
@@ -109,135 +72,35 @@ func Products(t *testing.T, newRepo func(t *testing.T) inventory.Products) {
 				p.Commit("order-a", now.Add(time.Minute))
 				return nil
 			}},
-		}
-		for _, tc := range cases {
-			sku := prefix + strings.ReplaceAll(tc.name, " ", "-")
-			want := inventory.Product{SKU: sku}
-			require.NoError(t, tc.build(&want))
-
-			returned, err := repo.Update(t.Context(), sku, tc.build)
-
-			require.NoError(t, err, tc.name)
-			assert.Equal(t, normProduct(want), normProduct(returned), "%s: Update returns the product as stored", tc.name)
-			got, err := repo.Get(t.Context(), sku)
-			require.NoError(t, err, tc.name)
-			assert.Equal(t, normProduct(want), normProduct(got), tc.name)
-			assert.Equal(t, want.Available(), got.Available(), tc.name)
-
-			var seen inventory.Product
-			_, err = repo.Update(t.Context(), sku, func(p *inventory.Product) error {
-				seen = normProduct(*p)
-				return nil
-			})
-			require.NoError(t, err, tc.name)
-			assert.Equal(t, normProduct(want), normProduct(seen), "%s: fn must get the stored product", tc.name)
-		}
-	})
-
-	t.Run("Update whose fn fails stores nothing and returns the error", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		prefix := uniquePrefix()
-		errBoom := errors.New("boom")
-		stored := storeProduct(t, repo, prefix+"existing", 10, "order-1")
-
-		_, err := repo.Update(t.Context(), prefix+"existing", func(p *inventory.Product) error {
-			if err := p.Hold("order-2", 3, at(2030, time.Hour)); err != nil {
-				return err
+		},
+		mutate: func(p *inventory.Product) {
+			p.Holds["order-b"] = 9
+			p.Holds["order-2"] = 1
+			delete(p.Holds, "order-c")
+			if len(p.History) > 0 {
+				p.History[0].By = "mutated"
 			}
-			return errBoom
-		})
-		require.ErrorIs(t, err, errBoom)
-		got, err := repo.Get(t.Context(), prefix+"existing")
-		require.NoError(t, err)
-		assert.Equal(t, normProduct(stored), normProduct(got))
-
-		_, err = repo.Update(t.Context(), prefix+"missing", func(p *inventory.Product) error {
-			if err := p.SetOnHand(10, at(2030, 0)); err != nil {
-				return err
+		},
+		list: func(ctx context.Context, repo inventory.Products) ([]inventory.Product, error) { return repo.List(ctx) },
+		concurrentStart: func(t *testing.T, repo inventory.Products, sku string) inventory.Product {
+			t.Helper()
+			return stockProduct(t, repo, sku, 1000)
+		},
+		write: func(p *inventory.Product, i int) error {
+			return p.Hold(writerName(i), i+1, at(2030, time.Duration(i)*time.Second))
+		},
+		written: func(t *testing.T, got inventory.Product) {
+			t.Helper()
+			want := map[string]int{}
+			total := 0
+			for i := range writers {
+				want[writerName(i)] = i + 1
+				total += i + 1
 			}
-			return fmt.Errorf("wrapped: %w", errBoom)
-		})
-		require.ErrorIs(t, err, errBoom)
-		_, err = repo.Get(t.Context(), prefix+"missing")
-		require.ErrorIs(t, err, inventory.ErrUnknownSKU)
-	})
-
-	t.Run("returned products are copies", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		sku := uniquePrefix() + "p"
-		var inside *inventory.Product
-		returned, err := repo.Update(t.Context(), sku, func(p *inventory.Product) error {
-			inside = p
-			if err := p.SetOnHand(10, at(2030, 0)); err != nil {
-				return err
-			}
-			return p.Hold("order-1", 4, at(2030, 0))
-		})
-		require.NoError(t, err)
-		want := normProduct(returned)
-
-		returned.Holds["order-1"] = 9
-		returned.Holds["order-2"] = 1
-		inside.Holds["order-3"] = 1
-		got, err := repo.Get(t.Context(), sku)
-		require.NoError(t, err)
-		assert.Equal(t, want, normProduct(got), "changing what Update returned changed the store")
-
-		got.Holds["order-1"] = 8
-		delete(got.Holds, "order-1")
-		again, err := repo.Get(t.Context(), sku)
-		require.NoError(t, err)
-		assert.Equal(t, want, normProduct(again), "changing what Get returned changed the store")
-
-		all, err := repo.List(t.Context())
-		require.NoError(t, err)
-		for i := range all {
-			if all[i].SKU == sku {
-				all[i].Holds["order-1"] = 7
-			}
-		}
-		again, err = repo.Get(t.Context(), sku)
-		require.NoError(t, err)
-		assert.Equal(t, want, normProduct(again), "changing what List returned changed the store")
-	})
-
-	t.Run("concurrent updates of one product are not lost", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		sku := uniquePrefix() + "p"
-		_, err := repo.Update(t.Context(), sku, func(p *inventory.Product) error {
-			return p.SetOnHand(1000, at(2030, 0))
-		})
-		require.NoError(t, err)
-
-		errs := make([]error, writers)
-		var wg sync.WaitGroup
-		for i := range writers {
-			wg.Go(func() {
-				_, errs[i] = repo.Update(t.Context(), sku, func(p *inventory.Product) error {
-					return p.Hold(writerName(i), i+1, at(2030, time.Duration(i)*time.Second))
-				})
-			})
-		}
-		wg.Wait()
-
-		for i, err := range errs {
-			require.NoError(t, err, "writer %d", i)
-		}
-		got, err := repo.Get(t.Context(), sku)
-		require.NoError(t, err)
-		want := map[string]int{}
-		total := 0
-		for i := range writers {
-			want[writerName(i)] = i + 1
-			total += i + 1
-		}
-		assert.Equal(t, want, got.Holds)
-		assert.Equal(t, total, got.Reserved)
-		assert.Equal(t, 1000, got.OnHand)
-		assert.Equal(t, int64(1+writers), got.Revision)
+			assert.Equal(t, want, got.Holds)
+			assert.Equal(t, total, got.Reserved)
+			assert.Equal(t, 1000, got.OnHand)
+		},
 	})
 
 	t.Run("Hold, Release and Commit of a missing product create nothing", func(t *testing.T) {

@@ -1,11 +1,8 @@
 package repotest
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,193 +15,69 @@ import (
 
 // Reservations runs the contract of inventory.Reservations against the repositories newRepo makes.
 func Reservations(t *testing.T, newRepo func(t *testing.T) inventory.Reservations) {
-	t.Run("Get of a missing reservation is ErrNoReservation", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-
-		_, err := repo.Get(t.Context(), uniquePrefix()+"missing")
-
-		require.ErrorIs(t, err, inventory.ErrNoReservation)
-	})
-
-	t.Run("Update of a missing reservation hands fn a new reservation and stores nothing while Revision stays 0", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "new"
-
-		var seen inventory.Reservation
-		got, err := repo.Update(t.Context(), id, func(r *inventory.Reservation) error {
-			seen = normReservation(*r)
-			r.Status = inventory.Reserving
-			return nil
-		})
-
-		require.NoError(t, err)
-		assert.Equal(t, normReservation(inventory.Reservation{OrderID: id}), normReservation(seen), "fn must get a reservation with only its order id")
-		assert.Zero(t, got.Revision)
-		_, err = repo.Get(t.Context(), id)
-		require.ErrorIs(t, err, inventory.ErrNoReservation, "a reservation whose Revision did not move must not be stored")
-	})
-
-	t.Run("Update that leaves Revision unchanged stores nothing", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "r"
-		stored := storeReservation(t, repo, id)
-
-		_, err := repo.Update(t.Context(), id, func(r *inventory.Reservation) error {
+	lines := []inventory.Line{{SKU: "SKU-1", Quantity: 2}, {SKU: "SKU-2", Quantity: 3}}
+	revisionContract(t, newRepo, aggregate[inventory.Reservation, inventory.Reservations]{
+		noun:       "reservation",
+		errMissing: inventory.ErrNoReservation,
+		blank:      func(id string) inventory.Reservation { return inventory.Reservation{OrderID: id} },
+		revision:   func(r inventory.Reservation) int64 { return r.Revision },
+		id:         func(r inventory.Reservation) string { return r.OrderID },
+		norm:       normReservation,
+		store:      storeReservation,
+		touch: func(r *inventory.Reservation) {
 			r.Status = inventory.Committed
-			r.Lines[0].Quantity = 99
+			if len(r.Lines) > 0 {
+				r.Lines[0].Quantity = 99
+			}
+		},
+		change: func(r *inventory.Reservation) error {
+			r.Succeed(at(2030, time.Hour), "corr")
 			return nil
-		})
-
-		require.NoError(t, err)
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, normReservation(stored), normReservation(got))
-	})
-
-	t.Run("Update stores the result when Revision moves and hands it to the next Update", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		prefix := uniquePrefix()
-		now := at(2030, 0)
-		lines := []inventory.Line{{SKU: "SKU-1", Quantity: 2}, {SKU: "SKU-2", Quantity: 3}}
-		cases := []struct {
-			name  string
-			build func(r *inventory.Reservation) error
-		}{
-			{"reserved then released", func(r *inventory.Reservation) error {
-				r.Begin(lines)
-				r.Succeed(now, "corr-reserve")
-				r.MarkPublished(1)
-				r.Release(now.Add(time.Minute), "corr-release")
-				return nil
-			}},
+		},
+		builds: []build[inventory.Reservation]{
 			{"failed", func(r *inventory.Reservation) error {
 				r.Begin(lines)
 				r.Fail([]messages.LineFailure{
 					{SKU: "SKU-1", Reason: messages.ReasonUnknownSKU, Requested: 2},
 					{SKU: "SKU-2", Reason: messages.ReasonInsufficientStock, Requested: 3, Available: 1},
-				}, now, "corr-reserve")
+				}, at(2030, 0), "corr-reserve")
+				return nil
+			}},
+			{"reserved then released", func(r *inventory.Reservation) error {
+				r.Begin(lines)
+				r.Succeed(at(2030, 0), "corr-reserve")
+				r.MarkPublished(1)
+				r.Release(at(2030, time.Minute), "corr-release")
 				return nil
 			}},
 			{"released before it began", func(r *inventory.Reservation) error {
-				r.Release(now, "corr-release")
+				r.Release(at(2030, 0), "corr-release")
 				return nil
 			}},
-		}
-		for i, tc := range cases {
-			id := fmt.Sprintf("%s%d", prefix, i)
-			want := inventory.Reservation{OrderID: id}
-			require.NoError(t, tc.build(&want))
-
-			returned, err := repo.Update(t.Context(), id, tc.build)
-
-			require.NoError(t, err, tc.name)
-			assert.Equal(t, normReservation(want), normReservation(returned), "%s: Update returns the reservation as stored", tc.name)
-			got, err := repo.Get(t.Context(), id)
-			require.NoError(t, err, tc.name)
-			assert.Equal(t, normReservation(want), normReservation(got), tc.name)
-
-			var seen inventory.Reservation
-			_, err = repo.Update(t.Context(), id, func(r *inventory.Reservation) error {
-				seen = normReservation(*r)
-				return nil
+		},
+		mutate: func(r *inventory.Reservation) {
+			r.Lines[0].Quantity = 999
+			r.Lines[0].SKU = "MUTATED"
+			r.Failures[0].Reason = "mutated"
+			r.History[0].CorrelationID = "mutated"
+			r.History[0].Published = true
+			r.History = append(r.History, inventory.Change{Status: inventory.Committed})
+		},
+		write: func(r *inventory.Reservation, i int) error {
+			r.History = append(r.History, inventory.Change{
+				Status: inventory.Reserving, At: at(2030, time.Duration(i)*time.Second), CorrelationID: writerName(i),
 			})
-			require.NoError(t, err, tc.name)
-			assert.Equal(t, normReservation(want), normReservation(seen), "%s: fn must get the stored reservation", tc.name)
-		}
-	})
-
-	t.Run("Update whose fn fails stores nothing and returns the error", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		prefix := uniquePrefix()
-		errBoom := errors.New("boom")
-		stored := storeReservation(t, repo, prefix+"existing")
-
-		_, err := repo.Update(t.Context(), prefix+"existing", func(r *inventory.Reservation) error {
-			r.Succeed(at(2030, time.Hour), "corr")
-			return errBoom
-		})
-		require.ErrorIs(t, err, errBoom)
-		got, err := repo.Get(t.Context(), prefix+"existing")
-		require.NoError(t, err)
-		assert.Equal(t, normReservation(stored), normReservation(got))
-
-		_, err = repo.Update(t.Context(), prefix+"missing", func(r *inventory.Reservation) error {
-			r.Begin([]inventory.Line{{SKU: "SKU-1", Quantity: 1}})
-			return fmt.Errorf("wrapped: %w", errBoom)
-		})
-		require.ErrorIs(t, err, errBoom)
-		_, err = repo.Get(t.Context(), prefix+"missing")
-		require.ErrorIs(t, err, inventory.ErrNoReservation)
-	})
-
-	t.Run("returned reservations are copies", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "r"
-		var inside *inventory.Reservation
-		returned, err := repo.Update(t.Context(), id, func(r *inventory.Reservation) error {
-			inside = r
-			r.Begin([]inventory.Line{{SKU: "SKU-1", Quantity: 1}})
-			r.Fail([]messages.LineFailure{{SKU: "SKU-1", Reason: messages.ReasonUnknownSKU, Requested: 1}}, at(2030, 0), "corr")
+			r.Revision++
 			return nil
-		})
-		require.NoError(t, err)
-		want := normReservation(returned)
-
-		returned.Lines[0].Quantity = 999
-		returned.Failures[0].Reason = "mutated"
-		returned.History[0].CorrelationID = "mutated"
-		inside.Lines[0].SKU = "MUTATED"
-		inside.History = append(inside.History, inventory.Change{Status: inventory.Committed})
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, want, normReservation(got), "changing what Update returned changed the store")
-
-		got.Lines[0].Quantity = 777
-		got.Failures[0].Available = 5
-		got.History[0].Published = true
-		again, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, want, normReservation(again), "changing what Get returned changed the store")
-	})
-
-	t.Run("concurrent updates of one reservation are not lost", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "r"
-		storeReservation(t, repo, id)
-
-		errs := make([]error, writers)
-		var wg sync.WaitGroup
-		for i := range writers {
-			wg.Go(func() {
-				_, errs[i] = repo.Update(t.Context(), id, func(r *inventory.Reservation) error {
-					r.History = append(r.History, inventory.Change{
-						Status: inventory.Reserving, At: at(2030, time.Duration(i)*time.Second), CorrelationID: writerName(i),
-					})
-					r.Revision++
-					return nil
-				})
-			})
-		}
-		wg.Wait()
-
-		for i, err := range errs {
-			require.NoError(t, err, "writer %d", i)
-		}
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		var written []string
-		for _, c := range got.History {
-			written = append(written, c.CorrelationID)
-		}
-		assert.ElementsMatch(t, writerNames(), written)
-		assert.Equal(t, int64(1+writers), got.Revision)
+		},
+		written: func(t *testing.T, got inventory.Reservation) {
+			t.Helper()
+			var written []string
+			for _, c := range got.History {
+				written = append(written, c.CorrelationID)
+			}
+			assert.ElementsMatch(t, writerNames(), written)
+		},
 	})
 
 	t.Run("ListUnpublished returns reservations with an unpublished change not after before, oldest first, up to limit", func(t *testing.T) {

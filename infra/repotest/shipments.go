@@ -1,11 +1,9 @@
 package repotest
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,68 +15,40 @@ import (
 
 // Shipments runs the contract of delivery.Repository against the repositories newRepo makes.
 func Shipments(t *testing.T, newRepo func(t *testing.T) delivery.Repository) {
-	t.Run("Get of a missing shipment is ErrNotFound", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-
-		_, err := repo.Get(t.Context(), uniquePrefix()+"missing")
-
-		require.ErrorIs(t, err, delivery.ErrNotFound)
-	})
-
-	t.Run("Update of a missing shipment hands fn a new shipment and stores nothing while Revision stays 0", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "new"
-
-		var seen delivery.Shipment
-		got, err := repo.Update(t.Context(), id, func(s *delivery.Shipment) error {
-			seen = normShipment(*s)
-			s.CustomerID = "not-stored"
-			return nil
-		})
-
-		require.NoError(t, err)
-		assert.Equal(t, normShipment(delivery.Shipment{OrderID: id}), normShipment(seen), "fn must get a shipment with only its order id")
-		assert.Zero(t, got.Revision)
-		_, err = repo.Get(t.Context(), id)
-		require.ErrorIs(t, err, delivery.ErrNotFound, "a shipment whose Revision did not move must not be stored")
-	})
-
-	t.Run("Update that leaves Revision unchanged stores nothing", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "s"
-		stored := storeShipment(t, repo, id, at(2030, time.Hour))
-
-		_, err := repo.Update(t.Context(), id, func(s *delivery.Shipment) error {
+	revisionContract(t, newRepo, aggregate[delivery.Shipment, delivery.Repository]{
+		noun:       "shipment",
+		errMissing: delivery.ErrNotFound,
+		blank:      func(id string) delivery.Shipment { return delivery.Shipment{OrderID: id} },
+		revision:   func(s delivery.Shipment) int64 { return s.Revision },
+		id:         func(s delivery.Shipment) string { return s.OrderID },
+		norm:       normShipment,
+		store: func(t *testing.T, repo delivery.Repository, id string) delivery.Shipment {
+			t.Helper()
+			return storeShipment(t, repo, id, at(2030, time.Hour))
+		},
+		touch: func(s *delivery.Shipment) {
 			s.Status = delivery.StatusDelivered
 			s.NextStepAt = time.Time{}
-			s.History[0].Reason = "changed"
-			return nil
-		})
-
-		require.NoError(t, err)
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, normShipment(stored), normShipment(got))
-	})
-
-	t.Run("Update stores the result when Revision moves and hands it to the next Update", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		prefix := uniquePrefix()
-		now := at(2030, 0)
-		cases := []struct {
-			name  string
-			build func(s *delivery.Shipment) error
-		}{
+			if len(s.History) > 0 {
+				s.History[0].Reason = "changed"
+			}
+		},
+		change: func(s *delivery.Shipment) error {
+			return s.Dispatch(at(2030, time.Minute), time.Time{}, "corr")
+		},
+		builds: []build[delivery.Shipment]{
+			{"scheduled", func(s *delivery.Shipment) error {
+				s.Schedule("cust", at(2030, 0), at(2030, 0), "corr")
+				return nil
+			}},
 			{"dispatched", func(s *delivery.Shipment) error {
+				now := at(2030, 0)
 				s.Schedule("cust-1", now, now.Add(time.Minute), "corr-schedule")
 				s.MarkPublished(1)
 				return s.Dispatch(now.Add(time.Minute), now.Add(time.Hour), "corr-dispatch")
 			}},
 			{"failed", func(s *delivery.Shipment) error {
+				now := at(2030, 0)
 				s.Schedule("cust-1", now, time.Time{}, "corr-schedule")
 				if err := s.Dispatch(now.Add(time.Minute), time.Time{}, "corr-dispatch"); err != nil {
 					return err
@@ -87,130 +57,32 @@ func Shipments(t *testing.T, newRepo func(t *testing.T) delivery.Repository) {
 			}},
 			// A tombstone is stored, and Get returns it.
 			{"cancelled before it was scheduled", func(s *delivery.Shipment) error {
-				s.Cancel(now, "corr-cancel")
+				s.Cancel(at(2030, 0), "corr-cancel")
 				return nil
 			}},
-		}
-		for i, tc := range cases {
-			id := fmt.Sprintf("%s%d", prefix, i)
-			want := delivery.Shipment{OrderID: id}
-			require.NoError(t, tc.build(&want))
-
-			returned, err := repo.Update(t.Context(), id, tc.build)
-
-			require.NoError(t, err, tc.name)
-			assert.Equal(t, normShipment(want), normShipment(returned), "%s: Update returns the shipment as stored", tc.name)
-			got, err := repo.Get(t.Context(), id)
-			require.NoError(t, err, tc.name)
-			assert.Equal(t, normShipment(want), normShipment(got), tc.name)
-
-			var seen delivery.Shipment
-			_, err = repo.Update(t.Context(), id, func(s *delivery.Shipment) error {
-				seen = normShipment(*s)
-				return nil
+		},
+		mutate: func(s *delivery.Shipment) {
+			s.History[0].Reason = "mutated"
+			s.History = append(s.History, delivery.Change{Status: delivery.StatusDelivered})
+		},
+		list: func(ctx context.Context, repo delivery.Repository) ([]delivery.Shipment, error) {
+			return repo.ListDue(ctx, at(2030, 0), 100)
+		},
+		write: func(s *delivery.Shipment, i int) error {
+			s.History = append(s.History, delivery.Change{
+				Status: s.Status, At: at(2030, time.Duration(i)*time.Second), Reason: writerName(i), CorrelationID: writerName(i),
 			})
-			require.NoError(t, err, tc.name)
-			assert.Equal(t, normShipment(want), normShipment(seen), "%s: fn must get the stored shipment", tc.name)
-		}
-	})
-
-	t.Run("Update whose fn fails stores nothing and returns the error", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		prefix := uniquePrefix()
-		errBoom := errors.New("boom")
-		stored := storeShipment(t, repo, prefix+"existing", at(2030, time.Hour))
-
-		_, err := repo.Update(t.Context(), prefix+"existing", func(s *delivery.Shipment) error {
-			if err := s.Dispatch(at(2030, time.Minute), time.Time{}, "corr"); err != nil {
-				return err
-			}
-			return errBoom
-		})
-		require.ErrorIs(t, err, errBoom)
-		got, err := repo.Get(t.Context(), prefix+"existing")
-		require.NoError(t, err)
-		assert.Equal(t, normShipment(stored), normShipment(got))
-
-		_, err = repo.Update(t.Context(), prefix+"missing", func(s *delivery.Shipment) error {
-			s.Schedule("cust", at(2030, 0), time.Time{}, "corr")
-			return fmt.Errorf("wrapped: %w", errBoom)
-		})
-		require.ErrorIs(t, err, errBoom)
-		_, err = repo.Get(t.Context(), prefix+"missing")
-		require.ErrorIs(t, err, delivery.ErrNotFound)
-	})
-
-	t.Run("returned shipments are copies", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "s"
-		var inside *delivery.Shipment
-		returned, err := repo.Update(t.Context(), id, func(s *delivery.Shipment) error {
-			inside = s
-			s.Schedule("cust", at(2030, 0), at(2030, 0), "corr")
+			s.Revision++
 			return nil
-		})
-		require.NoError(t, err)
-		want := normShipment(returned)
-
-		returned.History[0].Reason = "mutated"
-		returned.History = append(returned.History, delivery.Change{Status: delivery.StatusDelivered})
-		inside.History[0].CorrelationID = "mutated"
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, want, normShipment(got), "changing what Update returned changed the store")
-
-		got.History[0].Published = true
-		again, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, want, normShipment(again), "changing what Get returned changed the store")
-
-		due, err := repo.ListDue(t.Context(), at(2030, 0), 100)
-		require.NoError(t, err)
-		require.Contains(t, shipmentIDs(due, id), id)
-		for i := range due {
-			if due[i].OrderID == id {
-				due[i].History[0].Reason = "mutated"
+		},
+		written: func(t *testing.T, got delivery.Shipment) {
+			t.Helper()
+			var reasons []string
+			for _, c := range got.History[1:] {
+				reasons = append(reasons, c.Reason)
 			}
-		}
-		again, err = repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		assert.Equal(t, want, normShipment(again), "changing what ListDue returned changed the store")
-	})
-
-	t.Run("concurrent updates of one shipment are not lost", func(t *testing.T) {
-		t.Parallel()
-		repo := newRepo(t)
-		id := uniquePrefix() + "s"
-		storeShipment(t, repo, id, time.Time{})
-
-		errs := make([]error, writers)
-		var wg sync.WaitGroup
-		for i := range writers {
-			wg.Go(func() {
-				_, errs[i] = repo.Update(t.Context(), id, func(s *delivery.Shipment) error {
-					s.History = append(s.History, delivery.Change{
-						Status: s.Status, At: at(2030, time.Duration(i)*time.Second), Reason: writerName(i), CorrelationID: writerName(i),
-					})
-					s.Revision++
-					return nil
-				})
-			})
-		}
-		wg.Wait()
-
-		for i, err := range errs {
-			require.NoError(t, err, "writer %d", i)
-		}
-		got, err := repo.Get(t.Context(), id)
-		require.NoError(t, err)
-		var reasons []string
-		for _, c := range got.History[1:] {
-			reasons = append(reasons, c.Reason)
-		}
-		assert.ElementsMatch(t, writerNames(), reasons)
-		assert.Equal(t, int64(1+writers), got.Revision)
+			assert.ElementsMatch(t, writerNames(), reasons)
+		},
 	})
 
 	t.Run("ListDue returns shipments whose NextStepAt is set and not after now, up to limit", func(t *testing.T) {
