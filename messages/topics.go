@@ -76,6 +76,7 @@ func AllTopics() []string {
 	topics := []string{
 		TopicOrderEvents, TopicInventoryEvents, TopicDeliveryEvents, TopicReplies,
 		TopicOrdersPoison, TopicInventoryPoison, TopicDeliveryPoison, TopicGatewayPoison,
+		TopicRetries,
 	}
 	for _, t := range commandTopics {
 		topics = append(topics, t)

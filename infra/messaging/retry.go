@@ -58,7 +58,9 @@ func (c RetryConfig) delay(n int) time.Duration {
 //   - shutdown, or the message's context ending (the subscriber is closing): at
 //     once, with an error of class Shutdown, so the message is not poisoned but
 //     left unacked, to be delivered again.
-func retry(cfg RetryConfig, stalls *Stalls, logger *slog.Logger) message.HandlerMiddleware {
+//
+// Before each wait it tells notices (nil: nobody) of the retry it schedules.
+func retry(cfg RetryConfig, stalls *Stalls, logger *slog.Logger, notices *retryNotifier) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			var unknown int
@@ -106,6 +108,7 @@ func retry(cfg RetryConfig, stalls *Stalls, logger *slog.Logger) message.Handler
 				logger.WarnContext(ctx, "handler failed; retrying",
 					"handler", message.HandlerNameFromCtx(ctx), "message_uuid", msg.UUID,
 					"class", class.String(), "attempt", attempt+1, "retry_in", wait.Round(time.Millisecond), "error", err)
+				notices.notify(msg, attempt+1, class, err, wait)
 				t := time.NewTimer(wait)
 				select {
 				case <-ctx.Done():

@@ -54,7 +54,7 @@ func TestRetryByClass(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var calls atomic.Int32
-			h := retry(fastRetry(), NewStalls(), quiet)(failing(tc.failures, tc.err, &calls))
+			h := retry(fastRetry(), NewStalls(), quiet, nil)(failing(tc.failures, tc.err, &calls))
 			_, err := h(message.NewMessage("m-1", nil))
 			assert.Equal(t, tc.wantCalls, calls.Load())
 			if !tc.wantErr {
@@ -72,7 +72,7 @@ func TestRetryRecordsTheStallWhileWaitingOnTheInfrastructure(t *testing.T) {
 	stalls := NewStalls()
 	release := make(chan struct{})
 	var calls atomic.Int32
-	h := retry(fastRetry(), stalls, quiet)(func(*message.Message) ([]*message.Message, error) {
+	h := retry(fastRetry(), stalls, quiet, nil)(func(*message.Message) ([]*message.Message, error) {
 		calls.Add(1)
 		select {
 		case <-release:
@@ -111,7 +111,7 @@ func TestRetryStopsWithoutPoisoningWhenTheMessageContextEnds(t *testing.T) {
 			cfg := RetryConfig{MaxRetries: 1000, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}
 			ctx, cancel := context.WithCancel(context.Background())
 			var calls atomic.Int32
-			h := retry(cfg, stalls, quiet)(func(*message.Message) ([]*message.Message, error) {
+			h := retry(cfg, stalls, quiet, nil)(func(*message.Message) ([]*message.Message, error) {
 				if calls.Add(1) == 3 {
 					cancel() // the subscriber closes: a stop
 				}

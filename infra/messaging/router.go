@@ -26,6 +26,9 @@ type RouterConfig struct {
 	Publisher message.Publisher
 	// Retry is the retry policy; zero values take the defaults.
 	Retry RetryConfig
+	// RetryNotices, when set, publishes a notice of the retries the router
+	// schedules (messages.MessageRetried); nil sends none.
+	RetryNotices *RetryNotices
 	// Stalls records handlers waiting out an infrastructure fault (nil: not recorded).
 	Stalls *Stalls
 	// CloseTimeout bounds how long closing waits for in-flight handlers.
@@ -70,7 +73,7 @@ func NewRouter(cfg RouterConfig) (*message.Router, error) {
 	router.AddMiddleware(
 		poison,
 		logFailures(logger, cfg.PoisonTopic),
-		retry(cfg.Retry, cfg.Stalls, logger),
+		retry(cfg.Retry, cfg.Stalls, logger, newRetryNotifier(cfg.RetryNotices, cfg.Service, logger)),
 		middleware.Recoverer,
 	)
 	router.AddMiddleware(cfg.Middleware...)
