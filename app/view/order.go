@@ -73,7 +73,7 @@ type Step struct {
 	// SKU is set on the steps taken per SKU (stock held or refused).
 	SKU string
 	// Ref tells apart steps that may happen more than once (a poisoning: the
-	// UUID of the message poisoned).
+	// UUID of the message poisoned; a retry: handler, message UUID and attempt).
 	Ref           string
 	At            time.Time
 	CorrelationID string
@@ -238,7 +238,9 @@ var stepRank = map[string]int{
 	"placed": 0, "stock_held": 1, "stock_refused": 1, "confirmed": 2, "rejected": 2,
 	"cancelled": 3, "shipment_scheduled": 3, "shipment_dispatched": 4, "shipped": 5,
 	"shipment_delivered": 6, "shipment_failed": 6, "shipment_cancelled": 6,
-	"delivered": 7, "delivery_failed": 7, "stock_committed": 8, "stock_released": 8, "poisoned": 9,
+	"delivered": 7, "delivery_failed": 7, "stock_committed": 8, "stock_released": 8,
+	// A retry, then the poisoning of the message that outlived its retries.
+	"retried": 9, "poisoned": 10,
 }
 
 // AddStep merges one step into the timeline, a set keyed by step, service and

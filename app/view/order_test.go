@@ -3,6 +3,7 @@ package view_test
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,6 +217,56 @@ func TestService(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, m, o.Message())
 			assert.Len(t, o.Timeline, 1)
+		}},
+		{name: "a retry is a step, told once however often its notice comes", run: func(t *testing.T, s *view.Service, st *memStore) {
+			retried := func(attempt int, at time.Time) messages.MessageRetried {
+				return messages.MessageRetried{Service: view.ServiceInventory, Topic: messages.TopicOrderEvents, Handler: "inventory.order_events",
+					MessageUUID: "m-1", OrderID: "o-1", Attempt: attempt, Class: "unknown", Error: "store odd", DelayMS: 50, OccurredAt: at}
+			}
+			require.NoError(t, s.Retried(t.Context(), retried(1, t0), view.Source{}), "an order not in the view")
+			assert.NotContains(t, st.orders, "o-1", "a retry stores no order the view does not hold (a SKU is no order)")
+
+			require.NoError(t, s.OrderPlaced(t.Context(), messages.OrderPlaced{OrderID: "o-1", CustomerID: "c", Items: []messages.Item{{SKU: "A", Quantity: 1}}, OccurredAt: t0}, view.Source{CorrelationID: "corr"}))
+			require.NoError(t, s.StockReserved(t.Context(), messages.StockReserved{OrderID: "o-1", Items: []messages.Item{{SKU: "A", Quantity: 1}}, OccurredAt: t0.Add(3 * time.Millisecond)}, view.Source{}))
+			// Out of order and repeated: attempt 2 first, each notice twice.
+			for _, e := range []messages.MessageRetried{retried(2, t0.Add(2*time.Millisecond)), retried(1, t0.Add(time.Millisecond)), retried(2, t0.Add(2*time.Millisecond)), retried(1, t0.Add(time.Millisecond))} {
+				require.NoError(t, s.Retried(t.Context(), e, view.Source{CorrelationID: "corr", TraceID: "trace-1"}))
+			}
+			rev := st.orders["o-1"].Revision
+			require.NoError(t, s.Retried(t.Context(), retried(1, t0.Add(time.Millisecond)), view.Source{CorrelationID: "corr", TraceID: "trace-1"}))
+			assert.Equal(t, rev, st.orders["o-1"].Revision, "a redelivered notice changes nothing")
+			// Another service's retry of the same message and attempt is a step of its own.
+			other := retried(1, t0.Add(4*time.Millisecond))
+			other.Service, other.Handler = view.ServiceDelivery, "delivery.order_events"
+			require.NoError(t, s.Retried(t.Context(), other, view.Source{}))
+
+			o, err := s.Order(t.Context(), "o-1")
+			require.NoError(t, err)
+			var steps []string
+			for _, step := range o.Timeline {
+				steps = append(steps, step.Step+"/"+step.Service)
+			}
+			assert.Equal(t, []string{"placed/orders", "retried/inventory", "retried/inventory", "stock_held/inventory", "retried/delivery"}, steps)
+			assert.Equal(t, "corr", o.Timeline[1].CorrelationID)
+			assert.Equal(t, "trace-1", o.Timeline[1].TraceID)
+			assert.Equal(t, "attempt 1 (unknown) of inventory.order_events on orders.events: store odd", o.Timeline[1].Detail)
+			assert.Contains(t, o.Timeline[2].Detail, "attempt 2")
+		}},
+		{name: "retries at one instant come in attempt order, before the poisoning", run: func(t *testing.T, s *view.Service, _ *memStore) {
+			require.NoError(t, s.OrderPlaced(t.Context(), messages.OrderPlaced{OrderID: "o-1", CustomerID: "c", Items: []messages.Item{{SKU: "A", Quantity: 1}}, OccurredAt: t0}, view.Source{}))
+			at := t0.Add(time.Second)
+			require.NoError(t, s.Poisoned(t.Context(), "o-1", view.ServiceInventory, "OrderPlaced", "odd", "m-1", at, view.Source{}))
+			for _, attempt := range []int{16, 2, 1, 8, 4} {
+				require.NoError(t, s.Retried(t.Context(), messages.MessageRetried{Service: view.ServiceInventory, Handler: "h", MessageUUID: "m-1",
+					OrderID: "o-1", Attempt: attempt, Class: "unknown", OccurredAt: at}, view.Source{}))
+			}
+			o, err := s.Order(t.Context(), "o-1")
+			require.NoError(t, err)
+			var steps []string
+			for _, step := range o.Timeline {
+				steps = append(steps, step.Step+"/"+strings.SplitN(step.Detail, " (", 2)[0])
+			}
+			assert.Equal(t, []string{"placed/", "retried/attempt 1", "retried/attempt 2", "retried/attempt 4", "retried/attempt 8", "retried/attempt 16", "poisoned/OrderPlaced: odd"}, steps)
 		}},
 		{name: "a shipment is found once known", run: func(t *testing.T, s *view.Service, _ *memStore) {
 			_, err := s.Shipment(t.Context(), "o-1")

@@ -290,3 +290,35 @@ func (s *Service) Poisoned(ctx context.Context, orderID, service, message, reaso
 	}
 	return nil
 }
+
+// Retried records that a service retried a message about an order: a step
+// "retried" of the order's timeline, one per service, handler, message and
+// attempt (a notice told twice is one step), if the view holds the order (a
+// retried message keyed by a SKU names no order).
+func (s *Service) Retried(ctx context.Context, e messages.MessageRetried, src Source) error {
+	if e.OrderID == "" || e.MessageUUID == "" || e.Attempt <= 0 {
+		return nil
+	}
+	at := e.OccurredAt
+	if at.IsZero() {
+		at = s.now()
+	}
+	// The attempt is zero-padded so that, at one instant, attempts sort in order.
+	ref := fmt.Sprintf("%s/%s/%06d", e.Handler, e.MessageUUID, e.Attempt)
+	detail := fmt.Sprintf("attempt %d (%s) of %s on %s: %s", e.Attempt, e.Class, e.Handler, e.Topic, e.Error)
+	_, err := s.store.UpdateOrder(ctx, e.OrderID, func(o *Order) error {
+		if o.Revision == 0 {
+			return nil // not in the view: nothing is stored
+		}
+		before := o.Clone()
+		o.AddStep(Step{Step: "retried", Service: e.Service, Ref: ref, At: at, CorrelationID: src.CorrelationID, TraceID: src.TraceID, Detail: detail})
+		if !o.Same(before) {
+			o.Revision++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("view of order %s: %w", e.OrderID, err)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ package view
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -170,5 +171,20 @@ func PoisonHandler(svc *app.Service) message.NoPublishHandlerFunc {
 		}
 		return svc.Poisoned(msg.Context(), md.Get(messages.MetadataPartitionKey), md.Get(messages.MetadataPoisonService),
 			name, md.Get(messages.MetadataPoisonReason), md.Get(messages.MetadataPoisonUUID), at, src)
+	}
+}
+
+// RetryHandler returns the handler of messages.TopicRetries: each notice of a
+// retry of a message about an order is a step "retried" of its timeline. A
+// notice that cannot be read breaks its contract (messages.ErrInvalid).
+func RetryHandler(svc *app.Service) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		var e messages.MessageRetried
+		if err := json.Unmarshal(msg.Payload, &e); err != nil {
+			return fmt.Errorf("%w: retry notice: %v", messages.ErrInvalid, err) //nolint:errorlint // the class is what matters: the notice can never be read
+		}
+		md := msg.Metadata
+		src := app.Source{CorrelationID: md.Get(messages.MetadataCorrelationID), TraceID: TraceID(md.Get(MetadataTraceParent))}
+		return svc.Retried(msg.Context(), e, src)
 	}
 }

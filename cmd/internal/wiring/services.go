@@ -82,12 +82,19 @@ type Service struct {
 	Ready func(ctx context.Context) error
 }
 
+// retryNotices makes a router tell messages.TopicRetries of its retries, for
+// the orders' timelines.
+func (d Deps) retryNotices() *messaging.RetryNotices {
+	return &messaging.RetryNotices{Publisher: d.PubSub.Publisher, Topic: messages.TopicRetries}
+}
+
 func (d Deps) router(name, poisonTopic string) (*message.Router, *messaging.Processors, error) {
 	r, err := messaging.NewRouter(messaging.RouterConfig{
 		Service:      name,
 		PoisonTopic:  poisonTopic,
 		Publisher:    d.PubSub.Publisher,
 		Retry:        messaging.RetryConfig{MaxRetries: d.Config.RetryMax, InitialInterval: d.Config.RetryInitial, MaxInterval: d.Config.RetryMaxWait},
+		RetryNotices: d.retryNotices(),
 		Stalls:       d.Stalls,
 		CloseTimeout: d.Config.ShutdownTimeout,
 		Middleware:   d.Middleware,
@@ -253,6 +260,7 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 		PoisonTopic:  messages.TopicGatewayPoison,
 		Publisher:    d.PubSub.Publisher,
 		Retry:        messaging.RetryConfig{MaxRetries: d.Config.RetryMax, InitialInterval: d.Config.RetryInitial, MaxInterval: d.Config.RetryMaxWait},
+		RetryNotices: d.retryNotices(),
 		Stalls:       d.Stalls,
 		CloseTimeout: d.Config.ShutdownTimeout,
 		Tracing:      d.Tracing.Middleware("gateway"),
@@ -286,6 +294,13 @@ func NewGateway(d Deps, consumerGroup string, views view.Store, shared bool, rea
 		}
 		r.AddConsumerHandler(name, topic, sub, viewhandlers.PoisonHandler(viewSvc))
 	}
+	// So are the retries of its messages, whichever service retried them.
+	retries := viewGroup + ".retries"
+	retriesSub, err := d.PubSub.Subscriber(retries)
+	if err != nil {
+		return nil, fmt.Errorf("%s subscriber: %w", retries, err)
+	}
+	r.AddConsumerHandler(retries, messages.TopicRetries, retriesSub, viewhandlers.RetryHandler(viewSvc))
 	bus, err := messaging.NewCommandBus(d.PubSub.Publisher, d.Logger)
 	if err != nil {
 		return nil, err

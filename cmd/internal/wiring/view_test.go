@@ -1,10 +1,13 @@
 package wiring_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,4 +208,46 @@ func TestTimelineShowsPoisonings(t *testing.T) {
 	status, _, body := h.do(http.MethodPost, "/admin/poison/"+entry.ID+"/requeue", nil)
 	require.Equal(t, http.StatusAccepted, status, string(body))
 	h.waitTimeline(id, "placed/orders", "poisoned/inventory", "stock_held/inventory/SKU-TP", "confirmed/orders|shipment_scheduled/delivery")
+}
+
+// failOrderPlacedTwice fails the inventory's handling of the OrderPlaced of
+// the customer's orders twice (an error of unknown class), then lets it through.
+func failOrderPlacedTwice(customer string) message.HandlerMiddleware {
+	var mu sync.Mutex
+	failures := map[string]int{}
+	marker := []byte(`"customer_id":"` + customer + `"`)
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			if message.HandlerNameFromCtx(msg.Context()) == "inventory.order_events" && msg.Metadata.Get("name") == "OrderPlaced" && bytes.Contains(msg.Payload, marker) {
+				mu.Lock()
+				failures[msg.UUID]++
+				n := failures[msg.UUID]
+				mu.Unlock()
+				if n <= 2 {
+					return nil, fmt.Errorf("inventory hiccup %d", n)
+				}
+			}
+			return h(msg)
+		}
+	}
+}
+
+// The retries of an order's messages are steps of its timeline, with the
+// service that retried them, between the steps they came between.
+func TestTimelineShowsRetries(t *testing.T) {
+	t.Parallel()
+	h := start(t, withMiddleware(failOrderPlacedTwice("c-tl-retry")))
+	h.setStock("SKU-TR", 10)
+	id := h.placeOrder("c-tl-retry", []messages.Item{item("SKU-TR", 1)}, "X-Correlation-ID", "tl-retry")
+
+	steps := h.waitTimeline(id, "placed/orders", "retried/inventory", "retried/inventory", "stock_held/inventory/SKU-TR",
+		"confirmed/orders|shipment_scheduled/delivery")
+	for i, attempt := range []string{"attempt 1 (unknown)", "attempt 2 (unknown)"} {
+		s := steps[1+i]
+		assert.Contains(t, s.Detail, attempt)
+		assert.Contains(t, s.Detail, "inventory.order_events")
+		assert.Contains(t, s.Detail, "inventory hiccup")
+		assert.Equal(t, "tl-retry", s.CorrelationID)
+	}
+	assert.Empty(t, h.poisonList("inventory", messages.PoisonStatusPoisoned), "retried, then handled: nothing poisoned")
 }
