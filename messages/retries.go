@@ -16,8 +16,8 @@ type MessageRetried struct {
 	Topic       string `json:"topic"`
 	Handler     string `json:"handler"`
 	MessageUUID string `json:"message_uuid"`
-	// OrderID is the retried message's partition key: the order it is about,
-	// or a SKU for a message about stock only (which no timeline shows).
+	// OrderID is the order the retried message is about (the order_id of its
+	// payload); a message about no order sends no notice.
 	OrderID string `json:"order_id"`
 	// Attempt counts the retries of the message in this handling, from 1.
 	Attempt int `json:"attempt"`

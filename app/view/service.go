@@ -293,8 +293,9 @@ func (s *Service) Poisoned(ctx context.Context, orderID, service, message, reaso
 
 // Retried records that a service retried a message about an order: a step
 // "retried" of the order's timeline, one per service, handler, message and
-// attempt (a notice told twice is one step), if the view holds the order (a
-// retried message keyed by a SKU names no order).
+// attempt (a notice told twice is one step). It is kept even before the
+// order's placement reaches the view: a service may retry the OrderPlaced it
+// got before the gateway's view did (notices name only orders, never SKUs).
 func (s *Service) Retried(ctx context.Context, e messages.MessageRetried, src Source) error {
 	if e.OrderID == "" || e.MessageUUID == "" || e.Attempt <= 0 {
 		return nil
@@ -306,19 +307,7 @@ func (s *Service) Retried(ctx context.Context, e messages.MessageRetried, src So
 	// The attempt is zero-padded so that, at one instant, attempts sort in order.
 	ref := fmt.Sprintf("%s/%s/%06d", e.Handler, e.MessageUUID, e.Attempt)
 	detail := fmt.Sprintf("attempt %d (%s) of %s on %s: %s", e.Attempt, e.Class, e.Handler, e.Topic, e.Error)
-	_, err := s.store.UpdateOrder(ctx, e.OrderID, func(o *Order) error {
-		if o.Revision == 0 {
-			return nil // not in the view: nothing is stored
-		}
-		before := o.Clone()
+	return s.apply(ctx, e.OrderID, func(o *Order) {
 		o.AddStep(Step{Step: "retried", Service: e.Service, Ref: ref, At: at, CorrelationID: src.CorrelationID, TraceID: src.TraceID, Detail: detail})
-		if !o.Same(before) {
-			o.Revision++
-		}
-		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("view of order %s: %w", e.OrderID, err)
-	}
-	return nil
 }

@@ -55,10 +55,13 @@ func (r *retryNotifier) notify(msg *message.Message, attempt int, class faults.C
 	}
 	ctx := msg.Context()
 	topic := message.SubscribeTopicFromCtx(ctx)
-	orderID := msg.Metadata.Get(messages.MetadataPartitionKey)
 	// A notice's own retries send no notice: that would feed the failing
 	// handler its own failures.
-	if orderID == "" || topic == r.Topic {
+	if topic == r.Topic {
+		return
+	}
+	orderID := orderOf(msg)
+	if orderID == "" {
 		return
 	}
 	e := messages.MessageRetried{
@@ -107,4 +110,18 @@ func (r *retryNotifier) failed(ctx context.Context, e messages.MessageRetried, e
 	}
 	r.logger.Log(ctx, level, "retry notice not sent (further failures are logged at debug level)",
 		"handler", e.Handler, "message_uuid", e.MessageUUID, "attempt", e.Attempt, "topic", r.Topic, "error", err)
+}
+
+// orderOf returns the order a message is about: the order_id of its JSON
+// payload, which every command and event about an order carries, or "" (a
+// message about stock only, or one that cannot be read). Its partition key is
+// no answer: for a message about stock it is a SKU.
+func orderOf(msg *message.Message) string {
+	var about struct {
+		OrderID string `json:"order_id"`
+	}
+	if json.Unmarshal(msg.Payload, &about) != nil {
+		return ""
+	}
+	return about.OrderID
 }

@@ -61,7 +61,7 @@ func (p *noticePublisher) notices(t *testing.T) []messages.MessageRetried {
 
 // orderMessage is a message about order-1, as a router hands it to a handler.
 func orderMessage() *message.Message {
-	msg := message.NewMessage("m-1", []byte(`{}`))
+	msg := message.NewMessage("m-1", []byte(`{"order_id":"order-1","customer_id":"c-1"}`))
 	msg.Metadata.Set(messages.MetadataPartitionKey, "order-1")
 	msg.Metadata.Set(messages.MetadataCorrelationID, "corr-1")
 	return msg
@@ -79,11 +79,17 @@ func TestRetryNotices(t *testing.T) {
 		// wantAttempts are the attempts of the notices sent.
 		wantAttempts []int
 		wantClass    string
+		// payload replaces the message's, when set.
+		payload string
 	}{
 		{name: "two failures, then success: a notice per retry", err: unknown, failures: 2, retries: fastRetry(),
 			wantCalls: 3, wantAttempts: []int{1, 2}, wantClass: "unknown"},
 		{name: "a storm of transient faults: notices for attempts 1, 2, 4, 8, 16 only", err: faults.Unavailable(errors.New("store down")),
 			failures: 20, retries: fastRetry(), wantCalls: 21, wantAttempts: []int{1, 2, 4, 8, 16}, wantClass: "transient"},
+		{name: "a message about no order (stock only): no notice", err: unknown, failures: 2, retries: fastRetry(),
+			payload: `{"sku":"SKU-1","on_hand":3}`, wantCalls: 3},
+		{name: "a payload that is no JSON: no notice", err: unknown, failures: 2, retries: fastRetry(),
+			payload: `not json`, wantCalls: 3},
 		{name: "a permanent error is not retried: no notice", err: messages.ErrInvalid, failures: 5, retries: fastRetry(),
 			wantCalls: 1},
 	} {
@@ -93,7 +99,11 @@ func TestRetryNotices(t *testing.T) {
 			n := newRetryNotifier(&RetryNotices{Publisher: pub, Topic: messages.TopicRetries}, "inventory", quiet)
 			var calls atomic.Int32
 			h := retry(tc.retries, NewStalls(), quiet, n)(failing(tc.failures, tc.err, &calls))
-			_, _ = h(orderMessage())
+			msg := orderMessage()
+			if tc.payload != "" {
+				msg.Payload = []byte(tc.payload)
+			}
+			_, _ = h(msg)
 			assert.Equal(t, tc.wantCalls, calls.Load())
 			got := pub.notices(t)
 			attempts := make([]int, 0, len(got))
