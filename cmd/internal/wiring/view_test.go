@@ -198,16 +198,18 @@ func TestTimelineShowsPoisonings(t *testing.T) {
 	h.setStock("SKU-TP", 10)
 	id := h.placeOrder("c-tl-poison", []messages.Item{item("SKU-TP", 1)}, "X-Correlation-ID", "tl-poison")
 
-	steps := h.waitTimeline(id, "placed/orders", "poisoned/inventory")
-	assert.Contains(t, steps[1].Detail, "OrderPlaced")
-	assert.Contains(t, steps[1].Detail, "inventory cannot handle this order")
-	assert.Equal(t, "tl-poison", steps[1].CorrelationID)
+	// RETRY_MAX 3: retries 1, 2 and 3, of which 1 and 2 send a notice (1, 2, 4, ...).
+	steps := h.waitTimeline(id, "placed/orders", "retried/inventory", "retried/inventory", "poisoned/inventory")
+	assert.Contains(t, steps[3].Detail, "OrderPlaced")
+	assert.Contains(t, steps[3].Detail, "inventory cannot handle this order")
+	assert.Equal(t, "tl-poison", steps[3].CorrelationID)
 
 	entry := h.waitPoisoned("inventory", id)
 	broken.Store(false)
 	status, _, body := h.do(http.MethodPost, "/admin/poison/"+entry.ID+"/requeue", nil)
 	require.Equal(t, http.StatusAccepted, status, string(body))
-	h.waitTimeline(id, "placed/orders", "poisoned/inventory", "stock_held/inventory/SKU-TP", "confirmed/orders|shipment_scheduled/delivery")
+	h.waitTimeline(id, "placed/orders", "retried/inventory", "retried/inventory", "poisoned/inventory", "stock_held/inventory/SKU-TP",
+		"confirmed/orders|shipment_scheduled/delivery")
 }
 
 // failOrderPlacedTwice fails the inventory's handling of the OrderPlaced of
