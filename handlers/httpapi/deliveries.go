@@ -77,7 +77,10 @@ func (a *api) courierStep(step string) http.HandlerFunc {
 			return
 		}
 		if res.Shipment != nil {
-			if err := a.views.MergeShipment(r.Context(), *res.Shipment, view.Source{TraceID: messages.TraceID(r.Context())}); err != nil {
+			ctx, cancel := mergeContext(r)
+			err := a.views.MergeShipment(ctx, *res.Shipment, view.Source{TraceID: messages.TraceID(r.Context())})
+			cancel()
+			if err != nil {
 				a.logger.WarnContext(r.Context(), "could not merge a shipment into the view; its events will", "order_id", id, "error", err)
 			}
 		}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
@@ -396,8 +398,21 @@ func (a *api) cancelOrder(w http.ResponseWriter, r *http.Request) {
 // command took effect whatever happens here, so a view that cannot be written
 // is logged, not answered: its event brings the order into the view soon after.
 func (a *api) mergeOrder(r *http.Request, o messages.Order) {
+	ctx, cancel := mergeContext(r)
+	defer cancel()
 	// The request's trace is the trace of what the command did.
-	if err := a.views.MergeOrder(r.Context(), o, view.Source{TraceID: messages.TraceID(r.Context())}); err != nil {
+	if err := a.views.MergeOrder(ctx, o, view.Source{TraceID: messages.TraceID(r.Context())}); err != nil {
 		a.logger.WarnContext(r.Context(), "could not merge an order into the view; its events will", "order_id", o.OrderID, "error", err)
 	}
+}
+
+// mergeTimeout bounds the merge of a command's answer into the view: the
+// command is done and its events bring the same facts, so a slow store must
+// not hold the answer back (nor a client that gives up cut the merge short).
+const mergeTimeout = 2 * time.Second
+
+// mergeContext is the context of a read-your-writes merge: the request's
+// values, not its cancellation, for at most mergeTimeout.
+func mergeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), mergeTimeout)
 }

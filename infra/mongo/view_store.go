@@ -37,6 +37,10 @@ func NewViewStore(db *mongo.Database) *ViewStore {
 			toDoc:    toOrderViewDocument,
 			toDomain: orderViewDocument.toDomain,
 			revision: func(o *view.Order) int64 { return o.Revision },
+			// Every change moves the revision by one and toDomain copies what
+			// it reads, so the write-first guess of store.update holds: one
+			// command an event instead of a read and a write.
+			guess: newRecentDocs[orderViewDocument](),
 		},
 		stock: store[view.StockLevel, stockViewDocument]{
 			coll:     db.Collection(ViewStockCollection),
