@@ -91,7 +91,7 @@ func (c KafkaConfig) SubscriberConfig(fromOldest bool) *sarama.Config {
 	// The broker answers a fetch as soon as data arrives, so this bounds only
 	// how long Close waits and how often an idle consumer polls.
 	s.Consumer.MaxWaitTime = 100 * time.Millisecond
-	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.BalanceStrategySticky}
+	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{stickyStrategy{}}
 	// A member that died holds its partitions until its session times out:
 	// 6 s (the broker's default minimum) instead of Sarama's 10 s halves the
 	// pause after a crash. Heartbeats run beside the handlers, so slow handlers
@@ -339,3 +339,27 @@ func (s prefixedSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 // transport's CPU. Set before any Sarama client exists (an init), so without
 // a race.
 func init() { metrics.UseNilMetrics = true }
+
+// stickyMu serialises the use of sarama.BalanceStrategySticky: Sarama 1.38
+// has one instance of it for the whole process, and its Plan writes that
+// instance's fields, so two consumer groups of one process whose leader plans
+// at the same time race (the race detector saw it; later Sarama versions give
+// each group a strategy of its own with NewBalanceStrategySticky).
+var stickyMu sync.Mutex
+
+// stickyStrategy is Sarama's sticky strategy, one plan at a time.
+type stickyStrategy struct{}
+
+func (stickyStrategy) Name() string { return sarama.BalanceStrategySticky.Name() }
+
+func (stickyStrategy) Plan(members map[string]sarama.ConsumerGroupMemberMetadata, topics map[string][]int32) (sarama.BalanceStrategyPlan, error) {
+	stickyMu.Lock()
+	defer stickyMu.Unlock()
+	return sarama.BalanceStrategySticky.Plan(members, topics)
+}
+
+func (stickyStrategy) AssignmentData(memberID string, topics map[string][]int32, generationID int32) ([]byte, error) {
+	stickyMu.Lock()
+	defer stickyMu.Unlock()
+	return sarama.BalanceStrategySticky.AssignmentData(memberID, topics, generationID)
+}
