@@ -130,10 +130,11 @@ func TestChaos(t *testing.T) {
 	lastReport := settleFrom
 	// A deadline, not a pace: on the MongoDB-wire test server (one command at
 	// a time, every query a scan) the last orders of a run have taken up to
-	// 2 minutes to settle, and up to 5 since the gateway's view writes to it
+	// 2 minutes to settle, and up to 6 since the gateway's view writes to it
 	// too (the server at 100 % of a core for the whole settling); a stuck one
-	// is nudged only after SAGA_STUCK_AFTER, then twice that.
-	const settle = 420 * time.Second
+	// is nudged only after SAGA_STUCK_AFTER, then twice that. The time it took
+	// is in the figures line, to watch.
+	const settle = 600 * time.Second
 	var stored map[string]chaosOrderView
 	var unlisted []string
 	for {
