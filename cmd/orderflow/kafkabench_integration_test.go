@@ -99,11 +99,12 @@ func BenchmarkKafkaOrdersToConfirmed(b *testing.B) {
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
 	gw.client = client
-	// Ready: the gateway answers a query (its reply subscription has its partitions).
+	// Ready: the gateway's /readyz answers 200 once its reply subscription
+	// delivers (and the rest it depends on answers).
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		status, _, err := gw.do(b.Context(), http.MethodGet, "/inventory/NO-SUCH-SKU", nil)
-		if err == nil && status == http.StatusNotFound {
+		status, _, err := gw.do(b.Context(), http.MethodGet, "/readyz", nil)
+		if err == nil && status == http.StatusOK {
 			break
 		}
 		require.True(b, time.Now().Before(deadline), "the gateway does not answer: %d %v", status, err)
