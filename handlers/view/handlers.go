@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
@@ -19,29 +18,17 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// MetadataTraceParent is the W3C trace context header, when messages carry one.
-const MetadataTraceParent = "traceparent"
-
 // Source returns where the event in ctx comes from: its correlation ID and,
 // when its metadata carries a W3C traceparent, its trace ID.
 func Source(ctx context.Context) app.Source {
 	src := app.Source{CorrelationID: messages.CorrelationID(ctx)}
 	if msg := cqrs.OriginalMessageFromCtx(ctx); msg != nil {
-		src.TraceID = TraceID(msg.Metadata.Get(MetadataTraceParent))
+		src.TraceID = messages.TraceIDFromTraceParent(msg.Metadata.Get(messages.MetadataTraceParent))
 		if src.CorrelationID == "" {
 			src.CorrelationID = msg.Metadata.Get(messages.MetadataCorrelationID)
 		}
 	}
 	return src
-}
-
-// TraceID reads the trace ID of a traceparent ("00-<32 hex>-<16 hex>-<2 hex>"), "" if it is none.
-func TraceID(traceparent string) string {
-	parts := strings.Split(traceparent, "-")
-	if len(parts) != 4 || len(parts[1]) != 32 || strings.Trim(parts[1], "0123456789abcdef") != "" || strings.Trim(parts[1], "0") == "" {
-		return ""
-	}
-	return parts[1]
 }
 
 func need(orderID, event string) error {
@@ -164,7 +151,7 @@ func PoisonHandler(svc *app.Service) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		md := msg.Metadata
 		at, _ := time.Parse(time.RFC3339Nano, md.Get(messages.MetadataPoisonedAt))
-		src := app.Source{CorrelationID: md.Get(messages.MetadataCorrelationID), TraceID: TraceID(md.Get(MetadataTraceParent))}
+		src := app.Source{CorrelationID: md.Get(messages.MetadataCorrelationID), TraceID: messages.TraceIDFromTraceParent(md.Get(messages.MetadataTraceParent))}
 		name := md.Get("name")
 		if name == "" {
 			name = "a message"
@@ -184,7 +171,7 @@ func RetryHandler(svc *app.Service) message.NoPublishHandlerFunc {
 			return fmt.Errorf("%w: retry notice: %v", messages.ErrInvalid, err) //nolint:errorlint // the class is what matters: the notice can never be read
 		}
 		md := msg.Metadata
-		src := app.Source{CorrelationID: md.Get(messages.MetadataCorrelationID), TraceID: TraceID(md.Get(MetadataTraceParent))}
+		src := app.Source{CorrelationID: md.Get(messages.MetadataCorrelationID), TraceID: messages.TraceIDFromTraceParent(md.Get(messages.MetadataTraceParent))}
 		return svc.Retried(msg.Context(), e, src)
 	}
 }
