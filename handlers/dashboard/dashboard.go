@@ -37,6 +37,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/orderflow/orderflow/messages"
@@ -102,6 +103,11 @@ func New(api http.Handler, cfg Config) http.Handler {
 		d.refresh = 5 * time.Second
 	}
 	d.pages = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
+	return headers(d.routes())
+}
+
+// routes is the dashboard's route table. RouteTemplate reads the same table.
+func (d *dashboard) routes() *http.ServeMux {
 	assets, err := fs.Sub(assetFS, "assets")
 	if err != nil {
 		panic(err) // the embedded tree always has it
@@ -119,7 +125,31 @@ func New(api http.Handler, cfg Config) http.Handler {
 	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		d.render(w, http.StatusNotFound, "error", errorPage{Title: "Not found", Message: "There is no such page of the dashboard."})
 	})
-	return headers(mux)
+	return mux
+}
+
+// routeTable matches a request to a pattern of routes().
+var routeTable = sync.OnceValue(func() *http.ServeMux { return (&dashboard{}).routes() })
+
+// RouteTemplate returns the path of the dashboard's route that a request is
+// for ("/", "/ui/orders/{id}"), read from the dashboard's own route table
+// before the request is served (for metrics and span names); ok is false for
+// a path Mount does not give the dashboard.
+func RouteTemplate(r *http.Request) (template string, ok bool) {
+	if r.URL.Path != "/" && !strings.HasPrefix(r.URL.Path, "/ui/") {
+		return "", false
+	}
+	_, pattern := routeTable().Handler(r)
+	if _, path, found := strings.Cut(pattern, " "); found {
+		pattern = path // the method of "GET /ui/login"
+	}
+	switch {
+	case pattern == "/{$}" || (pattern == "" && r.URL.Path == "/"):
+		return "/", true
+	case pattern == "":
+		return "/ui/", true // a method no route of the path has
+	}
+	return pattern, true
 }
 
 // Mount serves the dashboard at / and under /ui/, and everything else with api.

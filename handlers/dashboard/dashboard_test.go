@@ -685,3 +685,28 @@ func TestAssetsAreEmbedded(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, f.do(http.MethodGet, "/orders", nil).StatusCode)
 	assert.Equal(t, http.StatusOK, f.do(http.MethodGet, "/healthz", nil).StatusCode)
 }
+
+func TestRouteTemplate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, method, path, want string
+		ok                       bool
+	}{
+		{name: "the dashboard", method: http.MethodGet, path: "/", want: "/", ok: true},
+		{name: "the dashboard with a method it does not serve", method: http.MethodPost, path: "/", want: "/", ok: true},
+		{name: "the login form", method: http.MethodGet, path: "/ui/login", want: "/ui/login", ok: true},
+		{name: "an order page", method: http.MethodGet, path: "/ui/orders/o-1", want: "/ui/orders/{id}", ok: true},
+		{name: "a poison action", method: http.MethodPost, path: "/ui/poison/orders:p-1/requeue", want: "/ui/poison/{id}/{action}", ok: true},
+		{name: "an asset", method: http.MethodGet, path: "/ui/assets/app.css", want: "/ui/assets/", ok: true},
+		{name: "no such page", method: http.MethodGet, path: "/ui/nope/x", want: "/ui/", ok: true},
+		{name: "the API's", method: http.MethodGet, path: "/orders/o-1", ok: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := dashboard.RouteTemplate(httptest.NewRequest(tt.method, tt.path, nil))
+			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}

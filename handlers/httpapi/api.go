@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -97,6 +98,23 @@ func NewHandler(cfg Config) http.Handler {
 		// commandFailed and recoverer log through it: a nil one would panic inside the recoverer.
 		a.logger = slog.Default()
 	}
+	r := a.routes()
+	// Every route, admin routes included, passes the guard.
+	r.Use(a.guard)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusNotFound, "Not Found", "no such resource: "+r.URL.Path)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// RFC 9110 section 15.5.6: a 405 must list the methods the resource allows.
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
+		writeProblem(w, req, http.StatusMethodNotAllowed, "Method Not Allowed", req.Method+" is not allowed on "+req.URL.Path)
+	})
+	return chain(r, recoverer(a.logger), securityHeaders, correlation, limitBody)
+}
+
+// routes is the API's route table: every route a request may take, with the
+// handler of each. RouteTemplate reads the same table.
+func (a *api) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.StrictSlash(false)
 	r.HandleFunc("/orders", a.placeOrder).Methods(http.MethodPost)
@@ -119,17 +137,35 @@ func NewHandler(cfg Config) http.Handler {
 	r.HandleFunc("/healthz", a.healthz).Methods(get()...)
 	r.HandleFunc("/readyz", a.readyz).Methods(get()...)
 	r.HandleFunc("/openapi.yaml", serveSpec).Methods(get()...)
-	// Every route, admin routes included, passes the guard.
-	r.Use(a.guard)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusNotFound, "Not Found", "no such resource: "+r.URL.Path)
+	return r
+}
+
+// templates matches a request to the path template of its route whatever its
+// method: the paths of routes(), each once, the template as the route's name.
+var templates = sync.OnceValue(func() *mux.Router {
+	t := mux.NewRouter()
+	seen := map[string]bool{}
+	_ = (&api{}).routes().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		if path, err := route.GetPathTemplate(); err == nil && !seen[path] {
+			seen[path] = true
+			t.Path(path).Name(path)
+		}
+		return nil
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		// RFC 9110 section 15.5.6: a 405 must list the methods the resource allows.
-		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
-		writeProblem(w, req, http.StatusMethodNotAllowed, "Method Not Allowed", req.Method+" is not allowed on "+req.URL.Path)
-	})
-	return chain(r, recoverer(a.logger), securityHeaders, correlation, limitBody)
+	return t
+})
+
+// RouteTemplate returns the path template of the API's route that a request
+// is for ("/orders/{id}/cancel"), whatever its method, read from the API's
+// own route table before the request is served (for metrics and span names,
+// whose label space it keeps small); ok is false for a path the API does not
+// serve.
+func RouteTemplate(r *http.Request) (template string, ok bool) {
+	var match mux.RouteMatch
+	if !templates().Match(r, &match) || match.Route == nil {
+		return "", false
+	}
+	return match.Route.GetName(), true
 }
 
 // get is the methods of a read: HEAD wherever GET (a new slice each time:

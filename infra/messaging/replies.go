@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -144,6 +146,48 @@ func (h *ReplyHub) Probe(ctx context.Context, pub message.Publisher) error {
 	case <-ctx.Done():
 		return fmt.Errorf("the reply subscription did not deliver a probe: %w", ctx.Err())
 	}
+}
+
+// ReplyReadiness is a gateway's readiness as far as its replies go: not
+// ready until a probe (ReplyHub.Probe) has come back through the reply
+// subscription, since before that the subscription may not have its
+// partitions yet and answers would be lost.
+type ReplyReadiness struct {
+	hub     *ReplyHub
+	pub     message.Publisher
+	logger  *slog.Logger
+	flowing atomic.Bool
+}
+
+// NewReplyReadiness returns the readiness of hub's subscription, probed
+// through pub (the bare publisher: a probe is no part of any request, so it is
+// not traced).
+func NewReplyReadiness(hub *ReplyHub, pub message.Publisher, logger *slog.Logger) *ReplyReadiness {
+	return &ReplyReadiness{hub: hub, pub: pub, logger: logger}
+}
+
+// Run probes, each probe waiting up to 2 s, until one comes back or ctx is
+// done. It is a background loop of the gateway; it returns nil either way.
+func (r *ReplyReadiness) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		probeCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := r.hub.Probe(probeCtx, r.pub)
+		cancel()
+		if err == nil {
+			r.flowing.Store(true)
+			return nil
+		}
+		r.logger.Debug("gateway not ready yet", "error", err)
+	}
+	return nil
+}
+
+// Ready returns nil once a probe has come back.
+func (r *ReplyReadiness) Ready(context.Context) error {
+	if !r.flowing.Load() {
+		return errors.New("the gateway's reply subscription does not deliver yet")
+	}
+	return nil
 }
 
 // OnCommandProcessed implements requestreply.Backend; the gateway handles no commands.

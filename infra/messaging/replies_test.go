@@ -46,6 +46,39 @@ func TestReplyHubProbeComesBackOnlyThroughTheSubscription(t *testing.T) {
 	require.NoError(t, hub.Probe(probeCtx, ps.Publisher))
 }
 
+func TestReplyReadinessIsReadyOnceAProbeCameBack(t *testing.T) {
+	t.Parallel()
+	ps := pubsub.NewGoChannel(watermill.NopLogger{})
+	defer ps.Close()
+	hub := messaging.NewReplyHub()
+	readiness := messaging.NewReplyReadiness(hub, ps.Publisher, slog.New(slog.DiscardHandler))
+
+	// Nobody consumes the reply topic: the probes cannot come back, and Run
+	// ends only with its context.
+	short, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	require.NoError(t, readiness.Run(short))
+	require.ErrorContains(t, readiness.Ready(t.Context()), "does not deliver yet")
+
+	router, err := messaging.NewRouter(messaging.RouterConfig{
+		Service: "gateway", PoisonTopic: messages.TopicGatewayPoison, Publisher: ps.Publisher, Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	sub, err := ps.NewestSubscriber("gateway.replies")
+	require.NoError(t, err)
+	router.AddConsumerHandler("gateway.replies", messages.TopicReplies, sub, hub.Handle)
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	go func() { _ = router.Run(ctx) }()
+	<-router.Running()
+
+	runCtx, cancelRun := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancelRun()
+	require.NoError(t, readiness.Run(runCtx))
+	require.NoError(t, runCtx.Err(), "Run returned because a probe came back, not at its deadline")
+	require.NoError(t, readiness.Ready(t.Context()))
+}
+
 // publisherFunc is a message.Publisher made of a function.
 type publisherFunc func(topic string, msgs ...*message.Message) error
 
