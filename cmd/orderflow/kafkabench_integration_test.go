@@ -252,8 +252,10 @@ func startInProcess(b *testing.B, env []string, ports *ports) *benchProcess {
 		// OPS_ADDR (an empty one is the default) before the next is set.
 		opsAddr := ports.next()
 		b.Setenv("OPS_ADDR", opsAddr)
+		cfg, err := wiring.LoadConfig()
+		require.NoError(b, err)
 		wg.Go(func() {
-			if err := wiring.RunProcess(ctx, []string{service}); err != nil && ctx.Err() == nil {
+			if err := wiring.RunProcess(ctx, cfg, []string{service}); err != nil && ctx.Err() == nil {
 				b.Errorf("%s: %v", service, err)
 			}
 		})

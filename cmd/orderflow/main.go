@@ -36,11 +36,9 @@ func main() {
 	}
 }
 
-// run is the whole program; ctx ends with SIGINT or SIGTERM.
+// run is the whole program; ctx ends with SIGINT or SIGTERM. It reads the
+// configuration once, and every branch runs on it.
 func run(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "healthcheck" {
-		return wiring.Healthcheck(ctx)
-	}
 	flags := flag.NewFlagSet("orderflow", flag.ContinueOnError)
 	service := flags.String("service", "all", "all, or one of: gateway, orders, inventory, delivery")
 	if err := flags.Parse(args); err != nil {
@@ -49,31 +47,29 @@ func run(ctx context.Context, args []string) error {
 		}
 		return err
 	}
+	cfg, err := wiring.LoadConfig()
+	if err != nil {
+		return err
+	}
 	switch {
+	case flags.Arg(0) == "healthcheck":
+		return wiring.Healthcheck(ctx, cfg.Process)
 	case *service != "all":
-		return wiring.RunProcess(ctx, []string{*service})
-	case os.Getenv("KAFKA_BROKERS") == "":
-		return wiring.RunProcess(ctx, wiring.AllServices)
+		return wiring.RunProcess(ctx, cfg, []string{*service})
+	case !cfg.Process.Kafka():
+		return wiring.RunProcess(ctx, cfg, wiring.AllServices)
 	default:
-		return supervise(ctx)
+		return supervise(ctx, cfg)
 	}
 }
 
 // supervise starts each service as a child process of this binary, each with
 // its own ops port (OPS_ADDR's port + 0, 1, 2, 3), restarts one that exits
-// (see supervisor), and stops them all with SIGTERM when ctx is done.
-func supervise(ctx context.Context) error {
-	// The children read the same configuration; checking it here reports a bad
-	// value once, before anything starts, and logs as they do.
-	cfg, err := wiring.LoadConfig()
-	if err != nil {
-		return err
-	}
-	pcfg, err := wiring.LoadProcessConfig()
-	if err != nil {
-		return err
-	}
-	logger, err := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+// (see supervisor), and stops them all with SIGTERM when ctx is done. The
+// children read the same environment; cfg, checked already, reports a bad
+// value once, before anything starts.
+func supervise(ctx context.Context, cfg wiring.Config) error {
+	logger, err := logging.New(os.Stderr, cfg.Process.LogFormat, cfg.Process.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -81,7 +77,7 @@ func supervise(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opsAddr := pcfg.OpsAddr
+	opsAddr := cfg.Process.OpsAddr
 	host, portText, err := net.SplitHostPort(opsAddr)
 	if err != nil {
 		return fmt.Errorf("OPS_ADDR %q: %w", opsAddr, err)
@@ -95,7 +91,7 @@ func supervise(ctx context.Context) error {
 		backoff: defaultBackoff,
 		// A child gets its own SHUTDOWN_TIMEOUT to drain, and some time beyond
 		// it to close its connections, before it is killed.
-		stopTimeout: cfg.ShutdownTimeout + 30*time.Second,
+		stopTimeout: cfg.Process.ShutdownTimeout + 30*time.Second,
 		clock:       realClock{},
 		stdout:      os.Stdout,
 		stderr:      os.Stderr,

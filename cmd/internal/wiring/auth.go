@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/orderflow/orderflow/handlers/httpapi"
 )
@@ -34,7 +32,7 @@ var errNoCredentials = errors.New("no credentials configured: set API_KEYS (or A
 // Authenticator builds who is who from the configuration: static keys and
 // JWTs as configured; with neither, the demo keys when embedded (one process
 // on GoChannel) and an error otherwise; AUTH=off lets everyone in as an operator.
-func (c Config) Authenticator(ctx context.Context, embedded bool, logger *slog.Logger) (httpapi.Authenticator, error) {
+func (c GatewayConfig) Authenticator(ctx context.Context, embedded bool, logger *slog.Logger) (httpapi.Authenticator, error) {
 	if c.Auth == "off" {
 		logger.Warn("AUTH=off: authentication is off, every request is an operator; for local experiments only")
 		return httpapi.AllowAll, nil
@@ -79,28 +77,4 @@ func (c Config) Authenticator(ctx context.Context, embedded bool, logger *slog.L
 	logger.Warn("no credentials configured: using the public DEMO API keys (see README); configure API_KEYS or JWT_* for anything but a demo",
 		"customer_"+DemoCustomer, DemoCustomerKey, "operator", DemoOperatorKey, "courier", DemoCourierKey)
 	return demo, nil
-}
-
-// HTTPServer returns an http.Server for handler with the configured limits,
-// for the API and the ops endpoints alike.
-func (c Config) HTTPServer(addr string, handler http.Handler) *http.Server {
-	or := func(d, def time.Duration) time.Duration {
-		if d > 0 {
-			return d
-		}
-		return def
-	}
-	maxHeader := c.HTTPMaxHeaderBytes
-	if maxHeader <= 0 {
-		maxHeader = 16 << 10
-	}
-	return &http.Server{
-		Addr:              addr,
-		Handler:           handler,
-		ReadHeaderTimeout: or(c.HTTPReadHeaderTimeout, 5*time.Second),
-		ReadTimeout:       or(c.HTTPReadTimeout, 10*time.Second),
-		WriteTimeout:      or(c.HTTPWriteTimeout, c.RequestTimeout+10*time.Second),
-		IdleTimeout:       or(c.HTTPIdleTimeout, 60*time.Second),
-		MaxHeaderBytes:    maxHeader,
-	}
 }

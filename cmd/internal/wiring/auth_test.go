@@ -24,7 +24,7 @@ func TestAuthenticatorFromConfig(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte("# mounted secret\nfile-operator-token-01=operator\n"), 0o600))
 	tests := []struct {
 		name     string
-		cfg      wiring.Config
+		cfg      wiring.GatewayConfig
 		embedded bool
 		wantErr  string
 		token    string
@@ -33,12 +33,12 @@ func TestAuthenticatorFromConfig(t *testing.T) {
 	}{
 		{name: "embedded without credentials uses the demo keys", embedded: true, token: wiring.DemoCustomerKey, wantRole: httpapi.RoleCustomer},
 		{name: "not embedded without credentials refuses to start", wantErr: "set API_KEYS"},
-		{name: "AUTH=off lets everyone in as an operator", cfg: wiring.Config{Auth: "off"}, token: "anything", wantRole: httpapi.RoleOperator},
-		{name: "API_KEYS", cfg: wiring.Config{APIKeys: "env-courier-token-001=courier"}, token: "env-courier-token-001", wantRole: httpapi.RoleCourier, refused: wiring.DemoOperatorKey},
-		{name: "API_KEYS_FILE", cfg: wiring.Config{APIKeysFile: file}, token: "file-operator-token-01", wantRole: httpapi.RoleOperator, refused: wiring.DemoOperatorKey},
-		{name: "configured keys replace the demo keys when embedded", cfg: wiring.Config{APIKeys: "env-courier-token-001=courier"}, embedded: true, token: "env-courier-token-001", wantRole: httpapi.RoleCourier, refused: wiring.DemoOperatorKey},
-		{name: "bad API_KEYS", cfg: wiring.Config{APIKeys: "short=operator"}, wantErr: "API_KEYS"},
-		{name: "missing API_KEYS_FILE", cfg: wiring.Config{APIKeysFile: filepath.Join(t.TempDir(), "none")}, wantErr: "API_KEYS_FILE"},
+		{name: "AUTH=off lets everyone in as an operator", cfg: wiring.GatewayConfig{Auth: "off"}, token: "anything", wantRole: httpapi.RoleOperator},
+		{name: "API_KEYS", cfg: wiring.GatewayConfig{APIKeys: "env-courier-token-001=courier"}, token: "env-courier-token-001", wantRole: httpapi.RoleCourier, refused: wiring.DemoOperatorKey},
+		{name: "API_KEYS_FILE", cfg: wiring.GatewayConfig{APIKeysFile: file}, token: "file-operator-token-01", wantRole: httpapi.RoleOperator, refused: wiring.DemoOperatorKey},
+		{name: "configured keys replace the demo keys when embedded", cfg: wiring.GatewayConfig{APIKeys: "env-courier-token-001=courier"}, embedded: true, token: "env-courier-token-001", wantRole: httpapi.RoleCourier, refused: wiring.DemoOperatorKey},
+		{name: "bad API_KEYS", cfg: wiring.GatewayConfig{APIKeys: "short=operator"}, wantErr: "API_KEYS"},
+		{name: "missing API_KEYS_FILE", cfg: wiring.GatewayConfig{APIKeysFile: filepath.Join(t.TempDir(), "none")}, wantErr: "API_KEYS_FILE"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,7 +74,7 @@ func TestHarnessRequestsAreAuthenticated(t *testing.T) {
 
 func TestCustomerOpenOrdersAreCapped(t *testing.T) {
 	t.Parallel()
-	h := start(t, withConfig(func(c *wiring.Config) { c.MaxOpenOrders, c.MaxOpenUnits = 2, 5 }))
+	h := start(t, withConfig(func(c *wiring.Config) { c.Orders.MaxOpenOrders, c.Orders.MaxOpenUnits = 2, 5 }))
 	h.setStock("SKU-A", 100)
 	customer := []string{"Authorization", "Bearer " + wiring.DemoCustomerKey}
 	place := func(qty int) (int, []byte) {
@@ -116,7 +116,7 @@ func TestRateLimitConfiguration(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.value, func(t *testing.T) {
 			t.Parallel()
-			byRole, _, err := wiring.Config{RateLimitCustomer: tc.value}.RateLimits()
+			byRole, _, err := wiring.GatewayConfig{RateLimitCustomer: tc.value}.RateLimits()
 			if tc.wantErr {
 				require.ErrorContains(t, err, "RATE_LIMIT_CUSTOMER")
 				return
@@ -127,7 +127,7 @@ func TestRateLimitConfiguration(t *testing.T) {
 	}
 	cfg, err := wiring.LoadConfig()
 	require.NoError(t, err)
-	byRole, anonymous, err := cfg.RateLimits()
+	byRole, anonymous, err := cfg.Gateway.RateLimits()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, byRole[httpapi.RoleOperator].Burst, 2000, "the default lets an operator burst past the load tests' 1,000 orders")
 	assert.Positive(t, anonymous.Rate)
@@ -137,8 +137,8 @@ func TestJWTBearerTokensThroughTheGateway(t *testing.T) {
 	t.Parallel()
 	idp := jwttest.NewIssuer(t)
 	h := start(t, withConfig(func(c *wiring.Config) {
-		c.JWTIssuer, c.JWTAudience, c.JWTJWKSURL = idp.Name, idp.Audience, idp.URL
-		c.JWTRoleClaim, c.JWTCustomerClaim = "role", "cust"
+		c.Gateway.JWTIssuer, c.Gateway.JWTAudience, c.Gateway.JWTJWKSURL = idp.Name, idp.Audience, idp.URL
+		c.Gateway.JWTRoleClaim, c.Gateway.JWTCustomerClaim = "role", "cust"
 	}))
 	exp := time.Now().Add(time.Hour)
 	bearer := func(claims map[string]any) []string {

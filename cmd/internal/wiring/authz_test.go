@@ -17,7 +17,7 @@ import (
 func TestRefusedCallsPublishNothing(t *testing.T) {
 	t.Parallel()
 	const tokenB = "customer-b-token-0001"
-	h := start(t, withConfig(func(c *wiring.Config) { c.APIKeys = wiring.DemoAPIKeys + "," + tokenB + "=customer:c-2" }))
+	h := start(t, withConfig(func(c *wiring.Config) { c.Gateway.APIKeys = wiring.DemoAPIKeys + "," + tokenB + "=customer:c-2" }))
 	h.setStock("SKU-Z", 10)
 	id := h.placeOrder(wiring.DemoCustomer, []messages.Item{item("SKU-Z", 1)})
 	h.waitShipment(id, messages.ShipmentStatusScheduled)

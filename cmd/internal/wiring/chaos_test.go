@@ -398,7 +398,7 @@ func startChaos(t *testing.T, storeFaultN, publishFaultN int64, stock map[string
 	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: chaosConfig})
 	require.NoError(t, err)
 	require.NoError(t, cfg.Validate())
-	known := envVars(wiring.Config{})
+	known := wiring.EnvVariables()
 	var missing []string
 	for k := range chaosConfig {
 		if !slices.Contains(known, k) {

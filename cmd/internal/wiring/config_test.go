@@ -1,6 +1,7 @@
 package wiring_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -17,10 +18,10 @@ func TestConfig_relayAndSweeperDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, cfg.Validate())
 
-	assert.Equal(t, time.Second, cfg.OutboxRelayInterval)
-	assert.Equal(t, 2*time.Second, cfg.OutboxRelayAfter)
-	assert.Equal(t, 30*time.Second, cfg.SagaStuckAfter, "the sweeper is on by default")
-	assert.Equal(t, 5*time.Second, cfg.SagaSweepInterval)
+	assert.Equal(t, time.Second, cfg.Process.OutboxRelayInterval)
+	assert.Equal(t, 2*time.Second, cfg.Process.OutboxRelayAfter)
+	assert.Equal(t, 30*time.Second, cfg.Orders.SagaStuckAfter, "the sweeper is on by default")
+	assert.Equal(t, 5*time.Second, cfg.Orders.SagaSweepInterval)
 }
 
 func TestConfig_relayAndSweeperValidation(t *testing.T) {
@@ -33,13 +34,13 @@ func TestConfig_relayAndSweeperValidation(t *testing.T) {
 		ok     bool
 	}{
 		{"the defaults", func(*wiring.Config) {}, true},
-		{"relay off", func(c *wiring.Config) { c.OutboxRelayInterval = 0 }, true},
-		{"relay without grace period", func(c *wiring.Config) { c.OutboxRelayAfter = 0 }, true},
-		{"negative relay interval", func(c *wiring.Config) { c.OutboxRelayInterval = -time.Second }, false},
-		{"negative relay grace period", func(c *wiring.Config) { c.OutboxRelayAfter = -time.Second }, false},
-		{"sweeper off", func(c *wiring.Config) { c.SagaStuckAfter, c.SagaSweepInterval = 0, 0 }, true},
-		{"negative stuck-after", func(c *wiring.Config) { c.SagaStuckAfter = -time.Second }, false},
-		{"sweeper on without interval", func(c *wiring.Config) { c.SagaSweepInterval = 0 }, false},
+		{"relay off", func(c *wiring.Config) { c.Process.OutboxRelayInterval = 0 }, true},
+		{"relay without grace period", func(c *wiring.Config) { c.Process.OutboxRelayAfter = 0 }, true},
+		{"negative relay interval", func(c *wiring.Config) { c.Process.OutboxRelayInterval = -time.Second }, false},
+		{"negative relay grace period", func(c *wiring.Config) { c.Process.OutboxRelayAfter = -time.Second }, false},
+		{"sweeper off", func(c *wiring.Config) { c.Orders.SagaStuckAfter, c.Orders.SagaSweepInterval = 0, 0 }, true},
+		{"negative stuck-after", func(c *wiring.Config) { c.Orders.SagaStuckAfter = -time.Second }, false},
+		{"sweeper on without interval", func(c *wiring.Config) { c.Orders.SagaSweepInterval = 0 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +53,46 @@ func TestConfig_relayAndSweeperValidation(t *testing.T) {
 				return
 			}
 			require.Error(t, err)
+		})
+	}
+}
+
+// MONGODB_URI and MONGODB_DATABASE_PREFIX, checked without a MongoDB.
+func TestConfig_MongoDB(t *testing.T) {
+	t.Parallel()
+	valid := wiring.Config{
+		Process:  wiring.ProcessConfig{ShutdownTimeout: time.Second},
+		Gateway:  wiring.GatewayConfig{RequestTimeout: time.Second},
+		Delivery: wiring.DeliveryConfig{Courier: "manual", CourierDispatchAfter: time.Second, CourierDeliverAfter: time.Second},
+	}
+	tests := []struct {
+		name   string
+		uri    string
+		prefix string
+		ok     bool
+	}{
+		{"in memory", "", "orderflow_", true},
+		{"mongodb", "mongodb://db:27017/", "orderflow_", true},
+		{"srv", "mongodb+srv://app:pw@cluster0.example.net/", "orderflow_", true},
+		{"no prefix", "mongodb://db:27017/", "", true},
+		{"not a MongoDB URI", "http://app:pw@db:27017/", "orderflow_", false},
+		{"a dot in the prefix", "mongodb://db:27017/", "order.flow_", false},
+		{"a slash in the prefix", "mongodb://db:27017/", "a/b", false},
+		{"a prefix too long for a database name", "mongodb://db:27017/", strings.Repeat("p", 55), false},
+		{"the longest prefix", "mongodb://db:27017/", strings.Repeat("p", 54), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := valid
+			cfg.Process.MongoDBURI, cfg.Process.MongoDBDatabasePrefix = tt.uri, tt.prefix
+			err := cfg.Validate()
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "pw", "the URI's credentials must not be echoed")
 		})
 	}
 }

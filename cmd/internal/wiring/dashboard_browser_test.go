@@ -244,3 +244,10 @@ func copyFile(t *testing.T, from, to string) {
 	require.NoError(t, os.WriteFile(to, raw, 0o644))
 	t.Logf("copied %s to %s", from, to)
 }
+
+// repoRoot is the repository's root, where the screenshots go.
+func repoRoot(t *testing.T) string {
+	root, err := filepath.Abs("../../..")
+	require.NoError(t, err)
+	return root
+}

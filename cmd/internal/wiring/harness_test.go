@@ -124,11 +124,14 @@ func start(t testing.TB, opts ...option) *harness {
 		require.NoError(t, err)
 	}
 	cfg := wiring.Config{
-		Courier: o.courier, CourierDispatchAfter: o.dispatch, CourierDeliverAfter: o.deliver,
-		RequestTimeout: 10 * time.Second, ShutdownTimeout: 10 * time.Second,
-		RetryMax: o.retryMax, RetryInitial: time.Millisecond, RetryMaxWait: 10 * time.Millisecond,
-		OutboxRelayInterval: o.relayInterval, OutboxRelayAfter: o.relayAfter,
-		SagaStuckAfter: o.stuckAfter, SagaSweepInterval: o.sweepInterval,
+		Process: wiring.ProcessConfig{
+			ShutdownTimeout: 10 * time.Second,
+			RetryMax:        o.retryMax, RetryInitial: time.Millisecond, RetryMaxWait: 10 * time.Millisecond,
+			OutboxRelayInterval: o.relayInterval, OutboxRelayAfter: o.relayAfter,
+		},
+		Gateway:  wiring.GatewayConfig{RequestTimeout: 10 * time.Second},
+		Orders:   wiring.OrdersConfig{SagaStuckAfter: o.stuckAfter, SagaSweepInterval: o.sweepInterval},
+		Delivery: wiring.DeliveryConfig{Courier: o.courier, CourierDispatchAfter: o.dispatch, CourierDeliverAfter: o.deliver},
 	}
 	for _, fn := range o.config {
 		fn(&cfg)

@@ -10,7 +10,7 @@ import (
 )
 
 // jwtAuthenticator accepts the identity provider's JWTs; its JWKS cache lives until ctx is done.
-func (c Config) jwtAuthenticator(ctx context.Context) (httpapi.Authenticator, error) {
+func (c GatewayConfig) jwtAuthenticator(ctx context.Context) (httpapi.Authenticator, error) {
 	v, err := jwtauth.New(ctx, jwtauth.Config{
 		Issuer: c.JWTIssuer, Audience: c.JWTAudience, JWKSURL: c.JWTJWKSURL,
 		RoleClaim: c.JWTRoleClaim, CustomerClaim: c.JWTCustomerClaim,

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -254,44 +253,6 @@ func TestMongo_ReleaseDeliveredTwiceReleasesOnce(t *testing.T) {
 func TestMongo_RelayPublishesWhatAFailedPublishLeft(t *testing.T) {
 	t.Parallel()
 	relayPublishesWhatAFailedPublishLeft(t, 250*time.Millisecond, withStores(mongoStores(t)))
-}
-
-func TestConfig_MongoDB(t *testing.T) {
-	t.Parallel()
-	valid := wiring.Config{
-		Courier: "manual", CourierDispatchAfter: time.Second, CourierDeliverAfter: time.Second,
-		RequestTimeout: time.Second, ShutdownTimeout: time.Second,
-	}
-	tests := []struct {
-		name   string
-		uri    string
-		prefix string
-		ok     bool
-	}{
-		{"in memory", "", "orderflow_", true},
-		{"mongodb", "mongodb://db:27017/", "orderflow_", true},
-		{"srv", "mongodb+srv://app:pw@cluster0.example.net/", "orderflow_", true},
-		{"no prefix", "mongodb://db:27017/", "", true},
-		{"not a MongoDB URI", "http://app:pw@db:27017/", "orderflow_", false},
-		{"a dot in the prefix", "mongodb://db:27017/", "order.flow_", false},
-		{"a slash in the prefix", "mongodb://db:27017/", "a/b", false},
-		{"a prefix too long for a database name", "mongodb://db:27017/", strings.Repeat("p", 55), false},
-		{"the longest prefix", "mongodb://db:27017/", strings.Repeat("p", 54), true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cfg := valid
-			cfg.MongoDBURI, cfg.MongoDBDatabasePrefix = tt.uri, tt.prefix
-			err := cfg.Validate()
-			if tt.ok {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			assert.NotContains(t, err.Error(), "pw", "the URI's credentials must not be echoed")
-		})
-	}
 }
 
 // published counts the messages with this name about this order published to topic.

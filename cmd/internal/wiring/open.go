@@ -26,7 +26,7 @@ type OpenedStores struct {
 // in-memory stores. Every MongoDB command is counted on metrics (nil: not
 // counted) in orderflow_mongo_commands_total{database,command}, and seen by
 // the monitors (nil ones skipped: the tracing's, when on).
-func OpenStores(ctx context.Context, cfg Config, metrics prometheus.Registerer, monitors ...*event.CommandMonitor) (Stores, OpenedStores, error) {
+func OpenStores(ctx context.Context, cfg ProcessConfig, metrics prometheus.Registerer, monitors ...*event.CommandMonitor) (Stores, OpenedStores, error) {
 	if cfg.MongoDBURI == "" {
 		return NewMemoryStores(), OpenedStores{
 			Describe: []any{"storage", "in memory: data is lost when the process stops"},

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/Shopify/sarama"
-	"github.com/caarlos0/env/v11"
-	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
 
 	"github.com/orderflow/orderflow/handlers/httpapi"
@@ -28,107 +26,14 @@ import (
 // AllServices names the services, in the order a process starts them.
 var AllServices = []string{"orders", "inventory", "delivery", "gateway"}
 
-// ProcessConfig is the part of the configuration that says how a process is
-// deployed: its transport and its operational port.
-type ProcessConfig struct {
-	// KafkaBrokers switches the transport from GoChannel to Kafka.
-	KafkaBrokers []string `env:"KAFKA_BROKERS" envSeparator:","`
-	// KafkaVersion is the protocol version Sarama speaks (3.3.1 works with Kafka 3.x and 4.x).
-	KafkaVersion           string `env:"KAFKA_VERSION" envDefault:"3.3.1"`
-	KafkaPartitions        int32  `env:"KAFKA_PARTITIONS" envDefault:"4"`
-	KafkaReplicationFactor int16  `env:"KAFKA_REPLICATION_FACTOR" envDefault:"1"`
-	// KafkaConsumerConcurrency is how many messages of one partition a handler
-	// has in flight at once, one at a time per partition key; 1 is
-	// watermill-kafka's subscriber (one message per partition at a time).
-	KafkaConsumerConcurrency int `env:"KAFKA_CONSUMER_CONCURRENCY" envDefault:"16"`
-	// KafkaTopicPrefix goes before every topic and consumer group name.
-	KafkaTopicPrefix string `env:"KAFKA_TOPIC_PREFIX"`
-	// OpsAddr serves /healthz, /readyz and /metrics; empty turns it off. The
-	// default listens on loopback only; containers set :9100.
-	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9100"`
-	// InstanceID names this process (the gateway's reply consumer group); default host-pid-random.
-	InstanceID string `env:"INSTANCE_ID"`
-	// StallExitAfter is how long a handler may fail on an infrastructure fault
-	// while the broker and the store answer before the process exits non-zero
-	// for its supervisor to restart it; 0 never exits.
-	StallExitAfter time.Duration `env:"STALL_EXIT_AFTER" envDefault:"2m"`
-
-	// OpenTelemetry traces, configured by the specification's own variables.
-	// Spans are exported (OTLP over HTTP) only when an endpoint is set or
-	// OTEL_TRACES_EXPORTER=otlp; with nothing set nothing is traced. The OTLP
-	// exporter and the SDK read these from the environment themselves; they
-	// are here to be validated and documented.
-	OTelSDKDisabled        bool   `env:"OTEL_SDK_DISABLED"`
-	OTelTracesExporter     string `env:"OTEL_TRACES_EXPORTER"`
-	OTelEndpoint           string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
-	OTelTracesEndpoint     string `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"`
-	OTelProtocol           string `env:"OTEL_EXPORTER_OTLP_PROTOCOL"`
-	OTelTracesProtocol     string `env:"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"`
-	OTelHeaders            string `env:"OTEL_EXPORTER_OTLP_HEADERS"`
-	OTelServiceName        string `env:"OTEL_SERVICE_NAME"`
-	OTelResourceAttributes string `env:"OTEL_RESOURCE_ATTRIBUTES"`
-	OTelTracesSampler      string `env:"OTEL_TRACES_SAMPLER"`
-	OTelTracesSamplerArg   string `env:"OTEL_TRACES_SAMPLER_ARG"`
-}
-
-// Tracing returns the tracing part of the configuration.
-func (c ProcessConfig) Tracing() tracing.Config {
-	protocol := c.OTelTracesProtocol
-	if protocol == "" {
-		protocol = c.OTelProtocol
-	}
-	return tracing.Config{
-		SDKDisabled: c.OTelSDKDisabled, Exporter: c.OTelTracesExporter,
-		Endpoint: c.OTelEndpoint, TracesEndpoint: c.OTelTracesEndpoint, Protocol: protocol,
-		ServiceName: c.OTelServiceName, Sampler: c.OTelTracesSampler,
-	}
-}
-
-// LoadProcessConfig reads and validates the process configuration.
-func LoadProcessConfig() (ProcessConfig, error) {
-	c, err := env.ParseAs[ProcessConfig]()
-	if err != nil {
-		return ProcessConfig{}, fmt.Errorf("read configuration: %w", err)
-	}
-	if c.InstanceID == "" {
-		host, _ := os.Hostname()
-		c.InstanceID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
-	}
-	var errs []error
-	if len(c.KafkaBrokers) > 0 {
-		if _, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil {
-			errs = append(errs, fmt.Errorf("KAFKA_VERSION %q: %w", c.KafkaVersion, err))
-		}
-		if c.KafkaPartitions < 1 || c.KafkaReplicationFactor < 1 || c.KafkaConsumerConcurrency < 1 {
-			errs = append(errs, errors.New("KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR and KAFKA_CONSUMER_CONCURRENCY must be at least 1"))
-		}
-	}
-	if c.StallExitAfter < 0 {
-		errs = append(errs, errors.New("STALL_EXIT_AFTER must not be negative"))
-	}
-	if err := c.Tracing().Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
-}
-
-// Kafka reports whether the process talks over Kafka.
-func (c ProcessConfig) Kafka() bool { return len(c.KafkaBrokers) > 0 }
-
-// RunProcess runs the named services in this process until ctx is done: on
-// Kafka when KAFKA_BROKERS is set (any subset of services), else on GoChannel
-// (all four, since services talk only through messages); with MongoDB stores
-// when MONGODB_URI is set, else in memory.
-func RunProcess(ctx context.Context, which []string) error {
-	cfg, err := LoadConfig()
-	if err != nil {
-		return err
-	}
-	pcfg, err := LoadProcessConfig()
-	if err != nil {
-		return err
-	}
-	logger, err := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+// RunProcess runs the named services in this process until ctx is done, with
+// the configuration its main loaded (LoadConfig): on Kafka when KAFKA_BROKERS
+// is set (any subset of services), else on GoChannel (all four, since services
+// talk only through messages); with MongoDB stores when MONGODB_URI is set,
+// else in memory.
+func RunProcess(ctx context.Context, cfg Config, which []string) error {
+	pcfg := cfg.Process
+	logger, err := logging.New(os.Stderr, pcfg.LogFormat, pcfg.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -144,7 +49,7 @@ func RunProcess(ctx context.Context, which []string) error {
 	var auth httpapi.Authenticator
 	if slices.Contains(which, "gateway") {
 		// Before anything starts: a deployment without credentials does not start.
-		if auth, err = cfg.Authenticator(ctx, !pcfg.Kafka(), logger); err != nil {
+		if auth, err = cfg.Gateway.Authenticator(ctx, !pcfg.Kafka(), logger); err != nil {
 			return err
 		}
 	}
@@ -171,7 +76,7 @@ func RunProcess(ctx context.Context, which []string) error {
 	}
 
 	o := ops.New("orderflow")
-	stores, opened, err := OpenStores(ctx, cfg, o.Registry, traces.MongoMonitor())
+	stores, opened, err := OpenStores(ctx, pcfg, o.Registry, traces.MongoMonitor())
 	if err != nil {
 		return err
 	}
@@ -224,7 +129,7 @@ func RunProcess(ctx context.Context, which []string) error {
 			o.AddCheck(ops.Check{Name: s.Name, Check: s.Ready})
 		}
 		if s.Handler != nil {
-			api = o.InstrumentHTTP(s.Handler, RouteTemplate)
+			api = o.InstrumentHTTP(s.Handler, routeTemplate)
 		}
 	}
 
@@ -248,10 +153,10 @@ func RunProcess(ctx context.Context, which []string) error {
 
 	var apiServer *http.Server
 	if api != nil {
-		apiServer = cfg.HTTPServer(cfg.HTTPAddr, api)
+		apiServer = cfg.HTTPServer(cfg.Gateway.HTTPAddr, api)
 	}
-	logger.Info("starting", append(append(append([]any{"services", which}, transport...), opened.Describe...), "courier", cfg.Courier)...)
-	if cfg.SeedDemo && slices.Contains(which, "inventory") {
+	logger.Info("starting", append(append(append([]any{"services", which}, transport...), opened.Describe...), "courier", cfg.Delivery.Courier)...)
+	if cfg.Inventory.SeedDemo && slices.Contains(which, "inventory") {
 		logger.Info("demo catalogue seeded where missing", "stock", DemoCatalogue)
 	}
 	ctx, stop := context.WithCancelCause(ctx)
@@ -262,7 +167,7 @@ func RunProcess(ctx context.Context, which []string) error {
 	err = Run(ctx, services, logger, RunOptions{
 		HTTPServer:      apiServer,
 		Drain:           ps.Drain,
-		ShutdownTimeout: cfg.ShutdownTimeout,
+		ShutdownTimeout: pcfg.ShutdownTimeout,
 		Started:         func() { logger.Info("ready") },
 	})
 	if cause := context.Cause(ctx); errors.Is(cause, ErrStalled) {
@@ -272,32 +177,10 @@ func RunProcess(ctx context.Context, which []string) error {
 	return err
 }
 
-// RouteTemplate names a request's route for metrics without its ids, so the
-// label space stays small: /orders/{id}/cancel, /inventory/{sku}, ...
-func RouteTemplate(r *http.Request) string {
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	switch {
-	case len(parts) == 1:
-		return "/" + parts[0]
-	case len(parts) == 2 && parts[0] == "orders":
-		return "/orders/{id}"
-	case len(parts) == 2 && parts[0] == "inventory":
-		return "/inventory/{sku}"
-	case len(parts) == 3 && parts[0] == "orders":
-		return "/orders/{id}/" + parts[2]
-	case len(parts) == 3 && parts[0] == "deliveries":
-		return "/deliveries/{id}/" + parts[2]
-	}
-	return "other"
-}
-
-// Healthcheck asks this process's own /readyz (for container health checks,
-// where the image has no curl). It returns nil when the process is ready.
-func Healthcheck(ctx context.Context) error {
-	pcfg, err := LoadProcessConfig()
-	if err != nil {
-		return err
-	}
+// Healthcheck asks the /readyz of the process this configuration is of, on
+// this host (for container health checks, where the image has no curl). It
+// returns nil when the process is ready.
+func Healthcheck(ctx context.Context, pcfg ProcessConfig) error {
 	_, port, err := net.SplitHostPort(pcfg.OpsAddr)
 	if err != nil {
 		return fmt.Errorf("OPS_ADDR %q: %w", pcfg.OpsAddr, err)

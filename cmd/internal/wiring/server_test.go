@@ -52,7 +52,7 @@ func waitClosed(t *testing.T, conn net.Conn, within time.Duration) time.Duration
 
 func TestServerClosesIdleKeepAliveConnections(t *testing.T) {
 	t.Parallel()
-	addr := serve(t, wiring.Config{HTTPIdleTimeout: 100 * time.Millisecond})
+	addr := serve(t, wiring.Config{Process: wiring.ProcessConfig{HTTPIdleTimeout: 100 * time.Millisecond}})
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer conn.Close()
@@ -69,7 +69,7 @@ func TestServerClosesIdleKeepAliveConnections(t *testing.T) {
 
 func TestServerCutsSlowBodies(t *testing.T) {
 	t.Parallel()
-	addr := serve(t, wiring.Config{HTTPReadTimeout: 200 * time.Millisecond})
+	addr := serve(t, wiring.Config{Process: wiring.ProcessConfig{HTTPReadTimeout: 200 * time.Millisecond}})
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer conn.Close()
@@ -82,7 +82,7 @@ func TestServerCutsSlowBodies(t *testing.T) {
 
 func TestServerCutsSlowHeaders(t *testing.T) {
 	t.Parallel()
-	addr := serve(t, wiring.Config{HTTPReadHeaderTimeout: 200 * time.Millisecond})
+	addr := serve(t, wiring.Config{Process: wiring.ProcessConfig{HTTPReadHeaderTimeout: 200 * time.Millisecond}})
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer conn.Close()
@@ -106,7 +106,7 @@ func TestServerRefusesHugeHeaders(t *testing.T) {
 
 func TestServerDefaults(t *testing.T) {
 	t.Parallel()
-	srv := wiring.Config{RequestTimeout: 30 * time.Second}.HTTPServer(":0", http.NotFoundHandler())
+	srv := wiring.Config{Gateway: wiring.GatewayConfig{RequestTimeout: 30 * time.Second}}.HTTPServer(":0", http.NotFoundHandler())
 	assert.Positive(t, srv.ReadHeaderTimeout)
 	assert.Positive(t, srv.ReadTimeout)
 	assert.Positive(t, srv.IdleTimeout)
@@ -115,11 +115,16 @@ func TestServerDefaults(t *testing.T) {
 
 	cfg, err := wiring.LoadConfig()
 	require.NoError(t, err)
-	assert.Error(t, wiring.Config{RequestTimeout: 5 * time.Second, ShutdownTimeout: time.Second, Courier: "auto", CourierDispatchAfter: 1, CourierDeliverAfter: 1,
-		HTTPWriteTimeout: 5 * time.Second}.Validate(), "a write timeout not above REQUEST_TIMEOUT is refused")
-	assert.Error(t, wiring.Config{RequestTimeout: 5 * time.Second, ShutdownTimeout: time.Second, Courier: "auto", CourierDispatchAfter: 1, CourierDeliverAfter: 1,
-		HTTPMaxHeaderBytes: 1 << 20}.Validate(), "headers of a MiB are refused")
-	assert.Equal(t, 16<<10, cfg.HTTPMaxHeaderBytes)
+	valid := cfg
+	valid.Gateway.RequestTimeout = 5 * time.Second
+	require.NoError(t, valid.Validate())
+	slowWrites := valid
+	slowWrites.Process.HTTPWriteTimeout = 5 * time.Second
+	assert.Error(t, slowWrites.Validate(), "a write timeout not above REQUEST_TIMEOUT is refused")
+	bigHeaders := valid
+	bigHeaders.Process.HTTPMaxHeaderBytes = 1 << 20
+	assert.Error(t, bigHeaders.Validate(), "headers of a MiB are refused")
+	assert.Equal(t, 16<<10, cfg.Process.HTTPMaxHeaderBytes)
 }
 
 func TestOpsEndpointsAnswerHead(t *testing.T) {

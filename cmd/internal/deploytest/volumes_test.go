@@ -1,4 +1,4 @@
-package wiring_test
+package deploytest_test
 
 import (
 	"cmp"

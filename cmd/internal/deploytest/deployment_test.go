@@ -1,9 +1,9 @@
-package wiring_test
+package deploytest_test
 
 import (
 	"os"
 	"path/filepath"
-	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -27,28 +27,34 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-func envVars(v any) []string {
-	var out []string
-	typ := reflect.TypeOf(v)
-	for i := range typ.NumField() {
-		if tag := typ.Field(i).Tag.Get("env"); tag != "" {
-			out = append(out, strings.Split(tag, ",")[0])
-		}
-	}
-	return out
-}
-
-func allEnvVars() []string {
-	return append(envVars(wiring.Config{}), envVars(wiring.ProcessConfig{})...)
-}
-
 func TestReadmeDocumentsEveryVariable(t *testing.T) {
 	t.Parallel()
 	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
 	require.NoError(t, err)
-	for _, v := range allEnvVars() {
+	for _, v := range wiring.EnvVariables() {
 		assert.Contains(t, string(readme), "| `"+v+"` |", "README's configuration table lacks %s", v)
 	}
+}
+
+// The other way round: every variable of the README's configuration table
+// is one the services read, so that a variable renamed or lost from Config
+// (a user's env file would set it in vain) fails here.
+func TestReadmeConfigurationTableNamesOnlyWhatTheServicesRead(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	require.NoError(t, err)
+	_, section, found := strings.Cut(string(readme), "\n## Configuration\n")
+	require.True(t, found, "README has a Configuration section")
+	section, _, _ = strings.Cut(section, "\n## ")
+	documented := regexp.MustCompile("(?m)^\\| `([A-Z0-9_]+)` \\|").FindAllStringSubmatch(section, -1)
+	require.NotEmpty(t, documented)
+	read := wiring.EnvVariables()
+	var names []string
+	for _, m := range documented {
+		assert.Contains(t, read, m[1], "the README documents %s, which no service reads", m[1])
+		names = append(names, m[1])
+	}
+	assert.ElementsMatch(t, read, names, "the table lists each variable once")
 }
 
 type composeFile struct {
@@ -73,7 +79,7 @@ func TestComposeFileMatchesTheServices(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal(raw, &c))
 	require.Contains(t, c.Services, "kafka")
 	require.Contains(t, c.Services, "mongo")
-	known := allEnvVars()
+	known := wiring.EnvVariables()
 	for _, name := range wiring.AllServices {
 		svc, ok := c.Services[name]
 		require.True(t, ok, "compose has no %s service", name)
@@ -93,7 +99,7 @@ func TestComposeFileMatchesTheServices(t *testing.T) {
 		if assert.NoError(t, err, "%s: stop_grace_period", name) {
 			cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: svc.Environment})
 			require.NoError(t, err)
-			assert.Greater(t, grace, cfg.ShutdownTimeout, "%s: stop_grace_period beyond SHUTDOWN_TIMEOUT", name)
+			assert.Greater(t, grace, cfg.Process.ShutdownTimeout, "%s: stop_grace_period beyond SHUTDOWN_TIMEOUT", name)
 		}
 	}
 	assert.Contains(t, c.Services["gateway"].Environment, "HTTP_ADDR")
