@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,4 +140,26 @@ func TestOpsEndpointsAnswerHead(t *testing.T) {
 		require.NoError(t, res.Body.Close())
 		assert.Equal(t, http.StatusOK, res.StatusCode, path)
 	}
+}
+
+// Healthcheck asks the /readyz of OPS_ADDR's port on this host, as a
+// container's health check does.
+func TestHealthcheck(t *testing.T) {
+	t.Parallel()
+	var ready atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" || !ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	require.NoError(t, err)
+	// The host of OPS_ADDR does not matter: a container listens on :9100.
+	cfg := wiring.ProcessConfig{OpsAddr: ":" + port}
+
+	require.ErrorContains(t, wiring.Healthcheck(t.Context(), cfg), "not ready: 503")
+	ready.Store(true)
+	require.NoError(t, wiring.Healthcheck(t.Context(), cfg))
+	require.ErrorContains(t, wiring.Healthcheck(t.Context(), wiring.ProcessConfig{OpsAddr: "no port"}), "OPS_ADDR")
 }
