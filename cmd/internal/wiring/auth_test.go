@@ -63,22 +63,22 @@ func TestAuthenticatorFromConfig(t *testing.T) {
 func TestHarnessRequestsAreAuthenticated(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	status, hdr, _ := h.do(http.MethodGet, "/orders", nil, "Authorization", "")
+	status, hdr, _ := h.Do(http.MethodGet, "/orders", nil, "Authorization", "")
 	assert.Equal(t, http.StatusUnauthorized, status)
 	assert.Contains(t, hdr.Get("WWW-Authenticate"), "Bearer")
-	status, _, _ = h.do(http.MethodGet, "/orders", nil, "Authorization", "Bearer "+wiring.DemoCourierKey)
+	status, _, _ = h.Do(http.MethodGet, "/orders", nil, "Authorization", "Bearer "+wiring.DemoCourierKey)
 	assert.Equal(t, http.StatusForbidden, status)
-	status, _, _ = h.do(http.MethodGet, "/orders", nil)
+	status, _, _ = h.Do(http.MethodGet, "/orders", nil)
 	assert.Equal(t, http.StatusOK, status, "the harness is the demo operator by default")
 }
 
 func TestCustomerOpenOrdersAreCapped(t *testing.T) {
 	t.Parallel()
 	h := start(t, withConfig(func(c *wiring.Config) { c.Orders.MaxOpenOrders, c.Orders.MaxOpenUnits = 2, 5 }))
-	h.setStock("SKU-A", 100)
+	h.SetStock("SKU-A", 100)
 	customer := []string{"Authorization", "Bearer " + wiring.DemoCustomerKey}
 	place := func(qty int) (int, []byte) {
-		status, _, body := h.do(http.MethodPost, "/orders", map[string]any{"items": []any{item("SKU-A", qty)}}, customer...)
+		status, _, body := h.Do(http.MethodPost, "/orders", map[string]any{"items": []any{item("SKU-A", qty)}}, customer...)
 		return status, body
 	}
 	status, body := place(6)
@@ -92,7 +92,7 @@ func TestCustomerOpenOrdersAreCapped(t *testing.T) {
 	require.Equal(t, http.StatusConflict, status, "a third open order: %s", body)
 	assert.Contains(t, string(body), "2 open orders")
 	// The refused orders took no stock: only the two accepted hold any.
-	h.waitStock("SKU-A", messages.StockLevel{OnHand: 100, Reserved: 4, Available: 96})
+	h.WaitStock("SKU-A", messages.StockLevel{OnHand: 100, Reserved: 4, Available: 96})
 }
 
 func TestRateLimitConfiguration(t *testing.T) {
@@ -148,15 +148,15 @@ func TestJWTBearerTokensThroughTheGateway(t *testing.T) {
 	alice := bearer(map[string]any{"sub": "u-1", "role": "customer", "cust": "alice", "exp": exp})
 	bob := bearer(map[string]any{"sub": "u-2", "role": "customer", "cust": "bob", "exp": exp})
 
-	status, _, body := h.do(http.MethodPut, "/inventory/SKU-J", map[string]int{"on_hand": 5}, operator...)
+	status, _, body := h.Do(http.MethodPut, "/inventory/SKU-J", map[string]int{"on_hand": 5}, operator...)
 	require.Equal(t, http.StatusOK, status, string(body))
-	status, hdr, body := h.do(http.MethodPost, "/orders", map[string]any{"items": []any{item("SKU-J", 1)}}, alice...)
+	status, hdr, body := h.Do(http.MethodPost, "/orders", map[string]any{"items": []any{item("SKU-J", 1)}}, alice...)
 	require.Equal(t, http.StatusAccepted, status, string(body))
 	id := strings.TrimPrefix(hdr.Get("Location"), "/orders/")
-	status, _, body = h.do(http.MethodGet, "/orders/"+id, nil, alice...)
+	status, _, body = h.Do(http.MethodGet, "/orders/"+id, nil, alice...)
 	require.Equal(t, http.StatusOK, status, string(body))
 	assert.Contains(t, string(body), `"customer_id":"alice"`)
-	status, _, _ = h.do(http.MethodGet, "/orders/"+id, nil, bob...)
+	status, _, _ = h.Do(http.MethodGet, "/orders/"+id, nil, bob...)
 	assert.Equal(t, http.StatusNotFound, status, "another customer's order does not exist for bob")
 
 	for name, hdr := range map[string][]string{
@@ -165,7 +165,7 @@ func TestJWTBearerTokensThroughTheGateway(t *testing.T) {
 		"unknown role":        bearer(map[string]any{"sub": "u-3", "role": "admin", "exp": exp}),
 		"demo key":            {"Authorization", "Bearer " + wiring.DemoOperatorKey},
 	} {
-		status, _, _ := h.do(http.MethodGet, "/inventory", nil, hdr...)
+		status, _, _ := h.Do(http.MethodGet, "/inventory", nil, hdr...)
 		assert.Equal(t, http.StatusUnauthorized, status, name)
 	}
 }
@@ -173,12 +173,12 @@ func TestJWTBearerTokensThroughTheGateway(t *testing.T) {
 func TestStockChangesRecordThePrincipal(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	h.do(http.MethodPut, "/inventory/SKU-H", map[string]int{"on_hand": 7}, "X-Correlation-ID", "corr-stock-1")
+	h.Do(http.MethodPut, "/inventory/SKU-H", map[string]int{"on_hand": 7}, "X-Correlation-ID", "corr-stock-1")
 	require.Eventually(t, func() bool {
-		p, err := h.stores.Products.Get(t.Context(), "SKU-H")
+		p, err := h.Stores.Products.Get(t.Context(), "SKU-H")
 		return err == nil && len(p.History) == 1
 	}, 5*time.Second, time.Millisecond)
-	p, err := h.stores.Products.Get(t.Context(), "SKU-H")
+	p, err := h.Stores.Products.Get(t.Context(), "SKU-H")
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(p.History[0].By, "operator:key-"), "by %q", p.History[0].By)
 	assert.NotContains(t, p.History[0].By, wiring.DemoOperatorKey, "the principal, not its token")

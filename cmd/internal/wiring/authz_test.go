@@ -18,9 +18,9 @@ func TestRefusedCallsPublishNothing(t *testing.T) {
 	t.Parallel()
 	const tokenB = "customer-b-token-0001"
 	h := start(t, withConfig(func(c *wiring.Config) { c.Gateway.APIKeys = wiring.DemoAPIKeys + "," + tokenB + "=customer:c-2" }))
-	h.setStock("SKU-Z", 10)
-	id := h.placeOrder(wiring.DemoCustomer, []messages.Item{item("SKU-Z", 1)})
-	h.waitShipment(id, messages.ShipmentStatusScheduled)
+	h.SetStock("SKU-Z", 10)
+	id := h.PlaceOrder(wiring.DemoCustomer, []messages.Item{item("SKU-Z", 1)})
+	h.WaitShipment(id, messages.ShipmentStatusScheduled)
 
 	var (
 		none    = []string{"Authorization", ""}
@@ -75,18 +75,18 @@ func TestRefusedCallsPublishNothing(t *testing.T) {
 		cell{"courier", courier, http.MethodPut, "/inventory/SKU-Z", map[string]int{"on_hand": 0}, http.StatusForbidden},
 	)
 	for _, c := range cells {
-		before := len(h.rec.all())
-		status, _, body := h.do(c.method, c.path, c.body, c.header...)
+		before := len(h.Rec.All())
+		status, _, body := h.Do(c.method, c.path, c.body, c.header...)
 		require.Equal(t, c.want, status, "%s %s %s: %s", c.who, c.method, c.path, body)
-		for _, r := range h.rec.all()[before:] {
+		for _, r := range h.Rec.All()[before:] {
 			// The stock levels are the inventory's loop's, of changes made before.
 			// Even the lookup of the order is none: it is a query of the view.
 			assert.Equal(t, "StockLevelChanged", r.Msg.Metadata.Get("name"), "%s %s %s published %s on %s", c.who, c.method, c.path, r.Msg.Metadata.Get("name"), r.Topic)
 		}
 	}
-	o, _ := h.order(id)
+	o, _ := h.Order(id)
 	assert.Equal(t, messages.OrderStatusConfirmed, o.Status, "no refused call moved the order")
 	// The level of the order's hold reaches the view with the next round of
 	// stock levels; no refused call changed it after that.
-	h.waitStock("SKU-Z", messages.StockLevel{OnHand: 10, Reserved: 1, Available: 9})
+	h.WaitStock("SKU-Z", messages.StockLevel{OnHand: 10, Reserved: 1, Available: 9})
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/messages"
+
+	"github.com/orderflow/orderflow/cmd/internal/wiring/wiringtest"
 )
 
 // The benchmarks run the system bare (nothing recorded, no answer checked
@@ -32,7 +34,7 @@ import (
 // store the order; reservation and confirmation run behind it.
 func BenchmarkPlaceOrder(b *testing.B) {
 	h := start(b, bare())
-	h.setStock("SKU-BENCH", messages.MaxOnHand)
+	h.SetStock("SKU-BENCH", messages.MaxOnHand)
 	items := []messages.Item{item("SKU-BENCH", 1)}
 	b.ReportAllocs()
 	b.SetParallelism(8) // 8 goroutines per CPU: clients wait on replies, not on CPU
@@ -40,7 +42,7 @@ func BenchmarkPlaceOrder(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			h.placeOrder("c-bench", items)
+			h.PlaceOrder("c-bench", items)
 		}
 	})
 	b.StopTimer()
@@ -59,7 +61,7 @@ func BenchmarkOrderToConfirmed(b *testing.B) {
 // system started with opts, and returns it and the allocations count of its start.
 func orderToConfirmed(b *testing.B, opts ...option) (*harness, counting) {
 	h := start(b, append([]option{bare()}, opts...)...)
-	h.setStock("SKU-BENCH", messages.MaxOnHand)
+	h.SetStock("SKU-BENCH", messages.MaxOnHand)
 	items := []messages.Item{item("SKU-BENCH", 1)}
 	var placed atomic.Int64
 	b.ReportAllocs()
@@ -68,17 +70,17 @@ func orderToConfirmed(b *testing.B, opts ...option) (*harness, counting) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			h.placeOrder("c-bench", items)
+			h.PlaceOrder("c-bench", items)
 			placed.Add(1)
 		}
 	})
 	require.Eventually(b, func() bool {
-		l := h.stock("SKU-BENCH")
+		l := h.Stock("SKU-BENCH")
 		return int64(l.Reserved) == placed.Load()
 	}, time.Minute, time.Millisecond)
 	// Reserved stock is counted by inventory before orders confirms; wait for the last confirmation too.
 	require.Eventually(b, func() bool {
-		_, _, body := h.do(http.MethodGet, fmt.Sprintf("/orders?status=%s&limit=1", messages.OrderStatusPending), nil)
+		_, _, body := h.Do(http.MethodGet, fmt.Sprintf("/orders?status=%s&limit=1", messages.OrderStatusPending), nil)
 		return string(body) == "{\"orders\":[]}\n"
 	}, time.Minute, time.Millisecond)
 	b.StopTimer()
@@ -109,7 +111,7 @@ func reportAgainstNull(b *testing.B, h *harness, m counting) {
 	rate := float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(rate, "orders/s")
 	b.ReportMetric(float64(allocs)/float64(b.N), "allocs/order")
-	nullRate, nullAllocs := measureNull(b, h.client, min(max(b.N, 1000), 20000))
+	nullRate, nullAllocs := measureNull(b, h.Client, min(max(b.N, 1000), 20000))
 	b.ReportMetric(nullRate, "null-req/s")
 	b.ReportMetric(rate/nullRate, "x-null")
 	b.ReportMetric(nullAllocs, "null-allocs/req")
@@ -137,7 +139,7 @@ func measureNull(b *testing.B, client *http.Client, n int) (perSec, allocsPerReq
 		_ = json.NewEncoder(w).Encode(map[string]string{"order_id": id, "status": messages.OrderStatusPending})
 	}))
 	defer srv.Close()
-	null := &harness{t: b, url: srv.URL, client: client, unchecked: true}
+	null := wiringtest.Against(b, srv.URL, client)
 	items := []messages.Item{item("SKU-BENCH", 1)}
 	var left atomic.Int64
 	left.Store(int64(n))
@@ -149,7 +151,7 @@ func measureNull(b *testing.B, client *http.Client, n int) (perSec, allocsPerReq
 		go func() {
 			defer func() { done <- struct{}{} }()
 			for left.Add(-1) >= 0 {
-				null.placeOrder("c-bench", items)
+				null.PlaceOrder("c-bench", items)
 			}
 		}()
 	}

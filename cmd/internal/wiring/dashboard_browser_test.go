@@ -39,9 +39,9 @@ func TestDashboardInABrowser(t *testing.T) {
 	browser := findChromium(t)
 	failing, broken := breakInventoryFor("c-poison")
 	h := start(t, withMiddleware(failing), withAddr(envOr("BROWSER_TEST_ADDR", "127.0.0.1:0")))
-	h.setStock("SKU-B", 10)
-	h.setStock("SKU-A", 10)
-	h.waitReady()
+	h.SetStock("SKU-B", 10)
+	h.SetStock("SKU-A", 10)
+	waitReady(h)
 
 	dir := filepath.Join(repoRoot(t), ".artifacts", "browser", time.Now().UTC().Format("20060102T150405Z"))
 	require.NoError(t, os.MkdirAll(dir, 0o755))
@@ -107,7 +107,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	const refreshWait = 20 * time.Second
 
 	step("login", 60*time.Second,
-		chromedp.Navigate(h.url+"/"),
+		chromedp.Navigate(h.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#api_key`)),
 		chromedp.SendKeys(chromedp.CSS(`#api_key`), wiring.DemoCustomerKey),
 		chromedp.Click(chromedp.CSS(`#login-submit`)),
@@ -118,8 +118,8 @@ func TestDashboardInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#health [data-ready="true"]`)),
 	)
 
-	orderID := h.placeOrder("c-browser", []messages.Item{item("SKU-B", 2)})
-	h.waitStatus(orderID, messages.OrderStatusConfirmed)
+	orderID := h.PlaceOrder("c-browser", []messages.Item{item("SKU-B", 2)})
+	h.WaitStatus(orderID, messages.OrderStatusConfirmed)
 	row := fmt.Sprintf(`tr[data-order=%q]`, orderID)
 	step("order-confirmed", refreshWait,
 		chromedp.WaitVisible(chromedp.CSS(row+` [data-status="CONFIRMED"]`)),
@@ -134,7 +134,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	)
 
 	step("stock-changed", refreshWait,
-		chromedp.Navigate(h.url+"/"),
+		chromedp.Navigate(h.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#stock-sku`)),
 		chromedp.SendKeys(chromedp.CSS(`#stock-sku`), "SKU-B"),
 		chromedp.SendKeys(chromedp.CSS(`#stock-on-hand`), "42"),
@@ -145,28 +145,28 @@ func TestDashboardInABrowser(t *testing.T) {
 	onHand, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-sku="SKU-B"] .on-hand`)))
 	require.NoError(t, err)
 	require.Equal(t, "42", strings.TrimSpace(onHand))
-	require.Equal(t, 42, h.stock("SKU-B").OnHand)
+	require.Equal(t, 42, h.Stock("SKU-B").OnHand)
 
 	// Two poisoned messages: an order's event the inventory fails on, and a
 	// malformed message, poisoned at once.
-	stuck := h.placeOrder("c-poison", []messages.Item{item("SKU-A", 1)})
-	failed := h.waitPoisoned("inventory", stuck)
+	stuck := h.PlaceOrder("c-poison", []messages.Item{item("SKU-A", 1)})
+	failed := h.WaitPoisoned("inventory", stuck)
 	bad := message.NewMessage("bad-browser-1", []byte(`{"order_id": 42, "items": "nope"`))
 	bad.Metadata.Set("name", "OrderPlaced")
-	require.NoError(t, h.ps.Publisher.Publish(messages.TopicOrderEvents, bad))
+	require.NoError(t, h.PS.Publisher.Publish(messages.TopicOrderEvents, bad))
 	var malformed poisonEntryView
 	require.Eventually(t, func() bool {
-		for _, e := range h.poisonList("inventory", messages.PoisonStatusPoisoned) {
+		for _, e := range h.PoisonList("inventory", messages.PoisonStatusPoisoned) {
 			if e.ID != failed.ID {
 				malformed = e
 				return true
 			}
 		}
 		return false
-	}, h.within, 10*time.Millisecond, "the malformed message is not poisoned")
+	}, h.Within, 10*time.Millisecond, "the malformed message is not poisoned")
 	entry := func(id string) string { return fmt.Sprintf(`li[data-entry=%q]`, id) }
 	step("poison-queue", refreshWait,
-		chromedp.Navigate(h.url+"/#poison"),
+		chromedp.Navigate(h.URL+"/#poison"),
 		chromedp.Reload(), // the same document until now (a fragment navigation): a fresh one, without the last notice
 		chromedp.WaitVisible(chromedp.CSS(entry(failed.ID))),
 		chromedp.WaitVisible(chromedp.CSS(entry(malformed.ID))),
@@ -184,7 +184,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#poison [data-total="1"]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(entry(failed.ID))),
 	)
-	h.waitStatus(stuck, messages.OrderStatusConfirmed)
+	h.WaitStatus(stuck, messages.OrderStatusConfirmed)
 
 	step("discarded", refreshWait,
 		chromedp.Click(chromedp.CSS(entry(malformed.ID)+` button.discard`)),
@@ -192,24 +192,24 @@ func TestDashboardInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#poison [data-total="0"]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`li.poison-entry`)),
 	)
-	require.Empty(t, h.poisonList("inventory", messages.PoisonStatusPoisoned))
+	require.Empty(t, h.PoisonList("inventory", messages.PoisonStatusPoisoned))
 
 	// The live parts refresh by themselves: an order placed now shows up without a reload.
-	later := h.placeOrder("c-browser", []messages.Item{item("SKU-B", 1)})
+	later := h.PlaceOrder("c-browser", []messages.Item{item("SKU-B", 1)})
 	step("auto-refresh", refreshWait,
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-order=%q]`, later))),
 	)
 
 	step("phone-width", refreshWait,
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(h.url+"/"),
+		chromedp.Navigate(h.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#stock-submit`)),
 	)
 
 	step("logout", refreshWait,
 		chromedp.Click(chromedp.CSS(`.logout button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#api_key`)),
-		chromedp.Navigate(h.url+"/"),
+		chromedp.Navigate(h.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#api_key`)),
 	)
 }

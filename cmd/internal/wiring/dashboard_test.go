@@ -23,17 +23,17 @@ import (
 func TestGatewayServesTheDashboard(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	h.setStock("SKU-D", 3)
-	id := h.placeOrder("c-dash", []messages.Item{item("SKU-D", 1)})
-	h.waitStatus(id, messages.OrderStatusConfirmed)
-	h.waitReady()
+	h.SetStock("SKU-D", 3)
+	id := h.PlaceOrder("c-dash", []messages.Item{item("SKU-D", 1)})
+	h.WaitStatus(id, messages.OrderStatusConfirmed)
+	waitReady(h)
 
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	browser := &http.Client{Jar: jar, Timeout: h.client.Timeout, Transport: h.client.Transport}
+	browser := &http.Client{Jar: jar, Timeout: h.Client.Timeout, Transport: h.Client.Transport}
 	get := func(path string) (int, string) {
 		t.Helper()
-		res, err := browser.Get(h.url + path)
+		res, err := browser.Get(h.URL + path)
 		require.NoError(t, err)
 		defer res.Body.Close()
 		raw, err := io.ReadAll(res.Body)
@@ -45,7 +45,7 @@ func TestGatewayServesTheDashboard(t *testing.T) {
 	assert.Contains(t, body, `id="api_key"`, "without a session, / is the login form")
 	nonce := regexp.MustCompile(`name="nonce" value="([^"]+)"`).FindStringSubmatch(body)
 	require.NotNil(t, nonce)
-	res, err := browser.PostForm(h.url+"/ui/login", url.Values{"nonce": {nonce[1]}, "api_key": {wiring.DemoOperatorKey}})
+	res, err := browser.PostForm(h.URL+"/ui/login", url.Values{"nonce": {nonce[1]}, "api_key": {wiring.DemoOperatorKey}})
 	require.NoError(t, err)
 	raw, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
@@ -72,16 +72,16 @@ func TestGatewayServesTheDashboard(t *testing.T) {
 	// The API beside it is unchanged: a bearer token, not the cookie, opens it.
 	code, _ = get("/orders")
 	assert.Equal(t, http.StatusUnauthorized, code)
-	status, _, _ := h.do(http.MethodGet, "/orders/"+id, nil)
+	status, _, _ := h.Do(http.MethodGet, "/orders/"+id, nil)
 	assert.Equal(t, http.StatusOK, status)
 }
 
 // waitReady waits until the gateway's /readyz says ready: the reply
 // subscription's probe may still be on its way while requests are answered.
-func (h *harness) waitReady() {
-	h.t.Helper()
-	require.Eventually(h.t, func() bool {
-		status, _, _ := h.do(http.MethodGet, "/readyz", nil)
+func waitReady(h *harness) {
+	h.T.Helper()
+	require.Eventually(h.T, func() bool {
+		status, _, _ := h.Do(http.MethodGet, "/readyz", nil)
 		return status == http.StatusOK
-	}, h.within, 5*time.Millisecond, "the gateway never became ready")
+	}, h.Within, 5*time.Millisecond, "the gateway never became ready")
 }

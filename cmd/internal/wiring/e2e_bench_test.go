@@ -45,7 +45,7 @@ func BenchmarkE2EEmbedded(b *testing.B) {
 	// iteration, and the others (-benchtime=50x) cost nothing.
 	for first := true; b.Loop(); first = false {
 		if first {
-			e, err = load.MeasureE2E(b.Context(), load.BenchConfig(wiring.DemoOperatorKey, benchLoadDuration(b)), h.url, null.URL)
+			e, err = load.MeasureE2E(b.Context(), load.BenchConfig(wiring.DemoOperatorKey, benchLoadDuration(b)), h.URL, null.URL)
 		}
 	}
 	require.NoError(b, err)

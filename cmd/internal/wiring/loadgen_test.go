@@ -30,7 +30,7 @@ func TestLoadGenerator_againstTheSystem(t *testing.T) {
 			h := start(t)
 			const stock = 100_000
 			cfg := load.DefaultConfig()
-			cfg.URL, cfg.Token, cfg.Progress = h.url, wiring.DemoOperatorKey, 0
+			cfg.URL, cfg.Token, cfg.Progress = h.URL, wiring.DemoOperatorKey, 0
 			cfg.Duration, cfg.SKUs, cfg.Stock = 300*time.Millisecond, "4", stock
 			tc.change(&cfg)
 			res, err := load.Run(t.Context(), cfg, nil)
@@ -52,13 +52,13 @@ func TestLoadGenerator_againstTheSystem(t *testing.T) {
 			require.Eventually(t, func() bool {
 				reserved := 0
 				for _, sku := range skus {
-					l := h.stock(sku)
+					l := h.Stock(sku)
 					reserved += l.Reserved
 				}
 				return reserved == want
-			}, h.within, 5*time.Millisecond, "%d units reserved, the generator saw %d", want, res.Confirmed)
+			}, h.Within, 5*time.Millisecond, "%d units reserved, the generator saw %d", want, res.Confirmed)
 			for _, sku := range skus {
-				assert.Equal(t, stock, h.stock(sku).OnHand, fmt.Sprintf("%s: set first by the generator", sku))
+				assert.Equal(t, stock, h.Stock(sku).OnHand, fmt.Sprintf("%s: set first by the generator", sku))
 			}
 		})
 	}

@@ -35,23 +35,10 @@ func holdBack(handler, name, contains string, open <-chan struct{}) message.Hand
 	}
 }
 
-// waitPublished waits until a message with this name about this order was published to topic.
-func waitPublished(t *testing.T, h *harness, topic, name, orderID string) {
-	t.Helper()
-	require.Eventuallyf(t, func() bool {
-		for _, r := range h.rec.all() {
-			if r.Topic == topic && r.Msg.Metadata.Get("name") == name && r.Msg.Metadata.Get(messages.MetadataPartitionKey) == orderID {
-				return true
-			}
-		}
-		return false
-	}, 15*time.Second, 5*time.Millisecond, "%s of order %s never published to %s", name, orderID, topic)
-}
-
 func TestThousandConcurrentOrdersForAHundredUnits(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	h.setStock("SKU-HOT", 100)
+	h.SetStock("SKU-HOT", 100)
 
 	// Sample the stock while orders pour in: available never goes below zero.
 	stopSampling := make(chan struct{})
@@ -66,7 +53,7 @@ func TestThousandConcurrentOrdersForAHundredUnits(t *testing.T) {
 				return
 			default:
 			}
-			l := h.stock("SKU-HOT")
+			l := h.Stock("SKU-HOT")
 			samples.Add(1)
 			if l.Available < 0 || l.Reserved > l.OnHand || l.Reserved < 0 {
 				negative.Add(1)
@@ -83,7 +70,7 @@ func TestThousandConcurrentOrdersForAHundredUnits(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				ids <- h.placeOrder(fmt.Sprintf("c-%d", i%50), []messages.Item{item("SKU-HOT", 1)})
+				ids <- h.PlaceOrder(fmt.Sprintf("c-%d", i%50), []messages.Item{item("SKU-HOT", 1)})
 			}
 		}()
 	}
@@ -98,7 +85,7 @@ func TestThousandConcurrentOrdersForAHundredUnits(t *testing.T) {
 	count := func(status string) int {
 		n, cursor := 0, ""
 		for {
-			_, _, raw := h.do(http.MethodGet, "/orders?limit=100&status="+status+"&cursor="+cursor, nil)
+			_, _, raw := h.Do(http.MethodGet, "/orders?limit=100&status="+status+"&cursor="+cursor, nil)
 			var page struct {
 				Orders     []orderView `json:"orders"`
 				NextCursor string      `json:"next_cursor"`
@@ -121,49 +108,49 @@ func TestThousandConcurrentOrdersForAHundredUnits(t *testing.T) {
 	assert.Equal(t, 900, count(messages.OrderStatusRejected))
 	assert.Zero(t, count(messages.OrderStatusPending))
 	// Stock levels reach the view a round of the inventory's loop after the holds.
-	h.waitStock("SKU-HOT", messages.StockLevel{OnHand: 100, Reserved: 100, Available: 0})
+	h.WaitStock("SKU-HOT", messages.StockLevel{OnHand: 100, Reserved: 100, Available: 0})
 	assert.Positive(t, samples.Load())
 	assert.Zero(t, negative.Load(), "stock was seen with available below zero or reserved above on hand")
 }
 
 // finalState runs a fixed scenario and returns what the API shows at the end.
 func finalState(t *testing.T, h *harness) map[string]any {
-	h.setStock("SKU-A", 10)
-	h.setStock("SKU-B", 2)
-	delivered := h.placeOrder("c-1", []messages.Item{item("SKU-A", 2), item("SKU-B", 1)}, "Idempotency-Key", "delivered")
+	h.SetStock("SKU-A", 10)
+	h.SetStock("SKU-B", 2)
+	delivered := h.PlaceOrder("c-1", []messages.Item{item("SKU-A", 2), item("SKU-B", 1)}, "Idempotency-Key", "delivered")
 	// The rejection's reason names the stock available when it was decided:
 	// the first order must hold its SKU-B by then, in both runs.
-	h.waitStatus(delivered, messages.OrderStatusConfirmed)
-	rejected := h.placeOrder("c-1", []messages.Item{item("SKU-B", 5)}, "Idempotency-Key", "rejected")
-	cancelled := h.placeOrder("c-2", []messages.Item{item("SKU-A", 1)}, "Idempotency-Key", "cancelled")
-	failed := h.placeOrder("c-2", []messages.Item{item("SKU-A", 3)}, "Idempotency-Key", "failed")
+	h.WaitStatus(delivered, messages.OrderStatusConfirmed)
+	rejected := h.PlaceOrder("c-1", []messages.Item{item("SKU-B", 5)}, "Idempotency-Key", "rejected")
+	cancelled := h.PlaceOrder("c-2", []messages.Item{item("SKU-A", 1)}, "Idempotency-Key", "cancelled")
+	failed := h.PlaceOrder("c-2", []messages.Item{item("SKU-A", 3)}, "Idempotency-Key", "failed")
 
-	h.waitShipment(delivered, messages.ShipmentStatusScheduled)
-	h.waitShipment(failed, messages.ShipmentStatusScheduled)
-	h.waitStatus(rejected, messages.OrderStatusRejected)
-	h.waitStatus(cancelled, messages.OrderStatusConfirmed)
-	status, _, _ := h.do(http.MethodPost, "/orders/"+cancelled+"/cancel", nil)
+	h.WaitShipment(delivered, messages.ShipmentStatusScheduled)
+	h.WaitShipment(failed, messages.ShipmentStatusScheduled)
+	h.WaitStatus(rejected, messages.OrderStatusRejected)
+	h.WaitStatus(cancelled, messages.OrderStatusConfirmed)
+	status, _, _ := h.Do(http.MethodPost, "/orders/"+cancelled+"/cancel", nil)
 	require.Equal(t, http.StatusAccepted, status)
-	require.Equal(t, http.StatusAccepted, h.courier(delivered, "dispatch", nil))
-	require.Equal(t, http.StatusAccepted, h.courier(failed, "dispatch", nil))
-	h.waitStatus(delivered, messages.OrderStatusShipped)
-	require.Equal(t, http.StatusAccepted, h.courier(delivered, "deliver", nil))
-	require.Equal(t, http.StatusAccepted, h.courier(failed, "fail", map[string]string{"reason": "address unknown"}))
+	require.Equal(t, http.StatusAccepted, h.Courier(delivered, "dispatch", nil))
+	require.Equal(t, http.StatusAccepted, h.Courier(failed, "dispatch", nil))
+	h.WaitStatus(delivered, messages.OrderStatusShipped)
+	require.Equal(t, http.StatusAccepted, h.Courier(delivered, "deliver", nil))
+	require.Equal(t, http.StatusAccepted, h.Courier(failed, "fail", map[string]string{"reason": "address unknown"}))
 
-	h.waitStatus(delivered, messages.OrderStatusDelivered)
-	h.waitStatus(failed, messages.OrderStatusDeliveryFailed)
-	h.waitStatus(cancelled, messages.OrderStatusCancelled)
-	h.waitShipment(cancelled, messages.ShipmentStatusCancelled)
-	h.waitStock("SKU-A", messages.StockLevel{OnHand: 8, Reserved: 0, Available: 8})
-	h.waitStock("SKU-B", messages.StockLevel{OnHand: 1, Reserved: 0, Available: 1})
+	h.WaitStatus(delivered, messages.OrderStatusDelivered)
+	h.WaitStatus(failed, messages.OrderStatusDeliveryFailed)
+	h.WaitStatus(cancelled, messages.OrderStatusCancelled)
+	h.WaitShipment(cancelled, messages.ShipmentStatusCancelled)
+	h.WaitStock("SKU-A", messages.StockLevel{OnHand: 8, Reserved: 0, Available: 8})
+	h.WaitStock("SKU-B", messages.StockLevel{OnHand: 1, Reserved: 0, Available: 1})
 
 	state := map[string]any{}
 	for name, id := range map[string]string{"delivered": delivered, "rejected": rejected, "cancelled": cancelled, "failed": failed} {
-		o, _ := h.order(id)
-		s, _ := h.shipment(id)
+		o, _ := h.Order(id)
+		s, _ := h.Shipment(id)
 		state[name] = []any{o.Status, o.Reason, statuses(o), s.Status}
 	}
-	_, _, inv := h.do(http.MethodGet, "/inventory", nil)
+	_, _, inv := h.Do(http.MethodGet, "/inventory", nil)
 	state["inventory"] = string(inv)
 	return state
 }
@@ -187,18 +174,18 @@ func TestFailingHandlerPoisonsItsMessageOnly(t *testing.T) {
 		}
 	}
 	h := start(t, withMiddleware(failing))
-	h.setStock("SKU-A", 10)
+	h.SetStock("SKU-A", 10)
 
-	poisoned := h.placeOrder("c-poison", []messages.Item{item("SKU-A", 1)}, "X-Correlation-ID", "poison-1")
-	healthy := h.placeOrder("c-healthy", []messages.Item{item("SKU-A", 2)})
+	poisoned := h.PlaceOrder("c-poison", []messages.Item{item("SKU-A", 1)}, "X-Correlation-ID", "poison-1")
+	healthy := h.PlaceOrder("c-healthy", []messages.Item{item("SKU-A", 2)})
 
-	h.waitShipment(healthy, messages.ShipmentStatusScheduled)
-	require.Equal(t, http.StatusAccepted, h.courier(healthy, "dispatch", nil))
-	require.Equal(t, http.StatusAccepted, h.courier(healthy, "deliver", nil))
-	h.waitStatus(healthy, messages.OrderStatusDelivered)
+	h.WaitShipment(healthy, messages.ShipmentStatusScheduled)
+	require.Equal(t, http.StatusAccepted, h.Courier(healthy, "dispatch", nil))
+	require.Equal(t, http.StatusAccepted, h.Courier(healthy, "deliver", nil))
+	h.WaitStatus(healthy, messages.OrderStatusDelivered)
 
 	waitPublished(t, h, messages.TopicInventoryPoison, "OrderPlaced", poisoned)
-	for _, r := range h.rec.all() {
+	for _, r := range h.Rec.All() {
 		if r.Topic != messages.TopicInventoryPoison {
 			continue
 		}
@@ -208,9 +195,9 @@ func TestFailingHandlerPoisonsItsMessageOnly(t *testing.T) {
 		assert.Equal(t, "poison-1", middleware.MessageCorrelationID(r.Msg))
 		assert.Contains(t, string(r.Msg.Payload), poisoned, "the poisoned message keeps its payload")
 	}
-	o, _ := h.order(poisoned)
+	o, _ := h.Order(poisoned)
 	assert.Equal(t, messages.OrderStatusPending, o.Status)
-	h.waitStock("SKU-A", messages.StockLevel{OnHand: 8, Reserved: 0, Available: 8})
+	h.WaitStock("SKU-A", messages.StockLevel{OnHand: 8, Reserved: 0, Available: 8})
 }
 
 func TestMalformedMessageGoesToPoisonQueueWithoutRetries(t *testing.T) {
@@ -227,9 +214,9 @@ func TestMalformedMessageGoesToPoisonQueueWithoutRetries(t *testing.T) {
 	h := start(t, withMiddleware(counting))
 	bad := message.NewMessage("bad-1", []byte(`{"order_id": 42, "items": "nope"`))
 	bad.Metadata.Set("name", "OrderPlaced")
-	require.NoError(t, h.ps.Publisher.Publish(messages.TopicOrderEvents, bad))
+	require.NoError(t, h.PS.Publisher.Publish(messages.TopicOrderEvents, bad))
 	require.Eventually(t, func() bool {
-		for _, r := range h.rec.all() {
+		for _, r := range h.Rec.All() {
 			if r.Topic == messages.TopicInventoryPoison && r.Msg.Metadata.Get(messages.MetadataPoisonUUID) == "bad-1" {
 				return r.Msg.Metadata.Get(middleware.ReasonForPoisonedKey) != ""
 			}
@@ -242,16 +229,16 @@ func TestMalformedMessageGoesToPoisonQueueWithoutRetries(t *testing.T) {
 func TestCorrelationIDOnEveryMessageOfTheOrder(t *testing.T) {
 	t.Parallel()
 	h := start(t, autoCourier(10*time.Millisecond, 10*time.Millisecond))
-	h.setStock("SKU-A", 5)
+	h.SetStock("SKU-A", 5)
 	const cid = "trace-me-123"
-	status, hdr, body := h.do(http.MethodPost, "/orders", map[string]any{"customer_id": "c-1", "items": []messages.Item{item("SKU-A", 1)}}, "X-Correlation-ID", cid)
+	status, hdr, body := h.Do(http.MethodPost, "/orders", map[string]any{"customer_id": "c-1", "items": []messages.Item{item("SKU-A", 1)}}, "X-Correlation-ID", cid)
 	require.Equal(t, http.StatusAccepted, status, string(body))
 	assert.Equal(t, cid, hdr.Get("X-Correlation-ID"))
 	var res struct {
 		OrderID string `json:"order_id"`
 	}
 	require.NoError(t, json.Unmarshal(body, &res))
-	o := h.waitStatus(res.OrderID, messages.OrderStatusDelivered)
+	o := h.WaitStatus(res.OrderID, messages.OrderStatusDelivered)
 	waitPublished(t, h, messages.TopicInventoryEvents, "StockCommitted", res.OrderID)
 	for _, e := range o.History {
 		assert.Equal(t, cid, e.CorrelationID, "history entry %s", e.Status)
@@ -260,7 +247,7 @@ func TestCorrelationIDOnEveryMessageOfTheOrder(t *testing.T) {
 	// Every command and event about this order except the test's own reads
 	// (each read is a request of its own) carries the request's correlation ID.
 	seen := map[string]bool{}
-	for _, r := range h.rec.all() {
+	for _, r := range h.Rec.All() {
 		name := r.Msg.Metadata.Get("name")
 		if r.Msg.Metadata.Get(messages.MetadataPartitionKey) != res.OrderID || strings.HasPrefix(name, "Get") {
 			continue
@@ -277,7 +264,7 @@ func TestCorrelationIDOnEveryMessageOfTheOrder(t *testing.T) {
 func TestBadInputIsRefusedAndPublishesNothing(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	h.setStock("SKU-A", 5)
+	h.SetStock("SKU-A", 5)
 	tooMany := make([]messages.Item, 101)
 	for i := range tooMany {
 		tooMany[i] = item(fmt.Sprintf("SKU-%d", i), 1)
@@ -306,8 +293,8 @@ func TestBadInputIsRefusedAndPublishesNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := h.rec.caused()
-			status, hdr, body := h.do(tc.method, tc.path, tc.body)
+			before := h.Rec.Caused()
+			status, hdr, body := h.Do(tc.method, tc.path, tc.body)
 			require.Equal(t, tc.status, status, string(body))
 			assert.Equal(t, "application/problem+json", hdr.Get("Content-Type"))
 			if tc.field != "" {
@@ -322,38 +309,38 @@ func TestBadInputIsRefusedAndPublishesNothing(t *testing.T) {
 				require.NotEmpty(t, p.Errors)
 				assert.Equal(t, tc.field, p.Errors[0].Field)
 			}
-			assert.Equal(t, before, h.rec.caused(), "a refused request publishes nothing")
+			assert.Equal(t, before, h.Rec.Caused(), "a refused request publishes nothing")
 		})
 	}
-	assert.Equal(t, messages.StockLevel{SKU: "SKU-A", OnHand: 5, Available: 5}, h.stock("SKU-A"))
+	assert.Equal(t, messages.StockLevel{SKU: "SKU-A", OnHand: 5, Available: 5}, h.Stock("SKU-A"))
 }
 
 func TestGracefulStopFinishesEverythingInFlight(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	h.setStock("SKU-A", 30)
+	h.SetStock("SKU-A", 30)
 	var wg sync.WaitGroup
 	ids := make([]string, 60)
 	for i := range ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids[i] = h.placeOrder("c-1", []messages.Item{item("SKU-A", 1)})
+			ids[i] = h.PlaceOrder("c-1", []messages.Item{item("SKU-A", 1)})
 		}()
 	}
 	wg.Wait()
 	// Stop right away: the saga is mid-flight for most orders.
-	h.stop()
+	h.Stop()
 
 	ctx := context.Background()
 	confirmed := 0
 	for _, id := range ids {
-		o, err := h.stores.Orders.Get(ctx, id)
+		o, err := h.Stores.Orders.Get(ctx, id)
 		require.NoError(t, err)
 		require.NotEqual(t, messages.OrderStatusPending, string(o.Status), "order %s was left mid-flight", id)
 		if string(o.Status) == messages.OrderStatusConfirmed {
 			confirmed++
-			sh, err := h.stores.Shipments.Get(ctx, id)
+			sh, err := h.Stores.Shipments.Get(ctx, id)
 			require.NoError(t, err, "confirmed order %s has no shipment", id)
 			assert.Equal(t, messages.ShipmentStatusScheduled, string(sh.Status))
 		}
@@ -362,7 +349,7 @@ func TestGracefulStopFinishesEverythingInFlight(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 30, confirmed)
-	p, err := h.stores.Products.Get(ctx, "SKU-A")
+	p, err := h.Stores.Products.Get(ctx, "SKU-A")
 	require.NoError(t, err)
 	assert.Equal(t, 30, p.Reserved)
 }

@@ -46,10 +46,10 @@ func TestOnePlacedOrderIsOneTraceAcrossTheFourServices(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tr := tracing.New(rec, tracing.WithSampler(sdktrace.AlwaysSample()))
 	h := start(t, withTracing(tr))
-	h.setStock("SKU-TRACE", 10)
-	id := h.placeOrder("c-trace", []messages.Item{item("SKU-TRACE", 2)}, "X-Correlation-ID", "trace-1")
-	h.waitStatus(id, messages.OrderStatusConfirmed)
-	h.waitShipment(id, messages.ShipmentStatusScheduled)
+	h.SetStock("SKU-TRACE", 10)
+	id := h.PlaceOrder("c-trace", []messages.Item{item("SKU-TRACE", 2)}, "X-Correlation-ID", "trace-1")
+	h.WaitStatus(id, messages.OrderStatusConfirmed)
+	h.WaitShipment(id, messages.ShipmentStatusScheduled)
 
 	var root sdktrace.ReadOnlySpan
 	for _, s := range rec.Ended() {
@@ -79,7 +79,7 @@ func TestOnePlacedOrderIsOneTraceAcrossTheFourServices(t *testing.T) {
 			}
 		}
 		return last != nil
-	}, h.within, time.Millisecond, "delivery's span of OrderConfirmed never ended in the order's trace")
+	}, h.Within, time.Millisecond, "delivery's span of OrderConfirmed never ended in the order's trace")
 
 	services := map[string]bool{}
 	for _, s := range byID {
@@ -125,7 +125,7 @@ func TestOnePlacedOrderIsOneTraceAcrossTheFourServices(t *testing.T) {
 
 	// The trace context travels in the messages' metadata, where a read model can take the trace ID.
 	carried := 0
-	for _, m := range h.rec.all() {
+	for _, m := range h.Rec.All() {
 		if m.Msg.Metadata.Get("name") == "OrderPlaced" && strings.Contains(string(m.Msg.Payload), id) {
 			assert.Equal(t, traceID.String(), messages.TraceIDFromTraceParent(m.Msg.Metadata.Get(messages.MetadataTraceParent)))
 			carried++
@@ -142,7 +142,7 @@ func TestOnePlacedOrderIsOneTraceAcrossTheFourServices(t *testing.T) {
 		} `json:"steps"`
 	}
 	require.Eventually(t, func() bool {
-		status, _, body := h.do(http.MethodGet, "/orders/"+id+"/timeline", nil)
+		status, _, body := h.Do(http.MethodGet, "/orders/"+id+"/timeline", nil)
 		if status != http.StatusOK || json.Unmarshal(body, &timeline) != nil {
 			return false
 		}
@@ -152,7 +152,7 @@ func TestOnePlacedOrderIsOneTraceAcrossTheFourServices(t *testing.T) {
 			}
 		}
 		return false
-	}, h.within, 5*time.Millisecond, "the timeline has the order placed")
+	}, h.Within, 5*time.Millisecond, "the timeline has the order placed")
 	for _, st := range timeline.Steps {
 		assert.Equal(t, traceID.String(), st.TraceID, "timeline step %s (%s)", st.Step, st.Service)
 	}

@@ -24,13 +24,13 @@ import (
 func TestQueriesTouchNoBroker(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	h.setStock("SKU-V", 5)
-	id := h.placeOrder(wiring.DemoCustomer, []messages.Item{item("SKU-V", 1)})
-	h.waitShipment(id, messages.ShipmentStatusScheduled)
-	h.waitStock("SKU-V", messages.StockLevel{OnHand: 5, Reserved: 1, Available: 4})
+	h.SetStock("SKU-V", 5)
+	id := h.PlaceOrder(wiring.DemoCustomer, []messages.Item{item("SKU-V", 1)})
+	h.WaitShipment(id, messages.ShipmentStatusScheduled)
+	h.WaitStock("SKU-V", messages.StockLevel{OnHand: 5, Reserved: 1, Available: 4})
 
-	h.rec.failPublishIf(func(string, *message.Message) bool { return true })
-	before := h.rec.caused()
+	h.Rec.FailPublishIf(func(string, *message.Message) bool { return true })
+	before := h.Rec.Caused()
 	customer := []string{"Authorization", "Bearer " + wiring.DemoCustomerKey}
 	for _, q := range []struct {
 		path   string
@@ -47,10 +47,10 @@ func TestQueriesTouchNoBroker(t *testing.T) {
 		{"/inventory", nil},
 		{"/inventory/SKU-V", nil},
 	} {
-		status, _, body := h.do(http.MethodGet, q.path, nil, q.header...)
+		status, _, body := h.Do(http.MethodGet, q.path, nil, q.header...)
 		require.Equal(t, http.StatusOK, status, "GET %s: %s", q.path, body)
 	}
-	assert.Equal(t, before, h.rec.caused(), "a query publishes nothing")
+	assert.Equal(t, before, h.Rec.Caused(), "a query publishes nothing")
 }
 
 // Read-your-writes: the order is in the view when POST /orders answers, the
@@ -58,24 +58,24 @@ func TestQueriesTouchNoBroker(t *testing.T) {
 func TestReadYourWrites(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	h.setStock("SKU-RYW", 1000)
+	h.SetStock("SKU-RYW", 1000)
 	for i := range 20 {
-		id := h.placeOrder(wiring.DemoCustomer, []messages.Item{item("SKU-RYW", 1)})
-		status, _, body := h.do(http.MethodGet, "/orders/"+id, nil)
+		id := h.PlaceOrder(wiring.DemoCustomer, []messages.Item{item("SKU-RYW", 1)})
+		status, _, body := h.Do(http.MethodGet, "/orders/"+id, nil)
 		require.Equal(t, http.StatusOK, status, "GET right after the 202: %s", body)
-		status, _, body = h.do(http.MethodGet, "/orders/"+id, nil, "Authorization", "Bearer "+wiring.DemoCustomerKey)
+		status, _, body = h.Do(http.MethodGet, "/orders/"+id, nil, "Authorization", "Bearer "+wiring.DemoCustomerKey)
 		require.Equal(t, http.StatusOK, status, "the customer's GET right after the 202: %s", body)
 
-		status, _, body = h.do(http.MethodPost, "/orders/"+id+"/cancel", nil)
+		status, _, body = h.Do(http.MethodPost, "/orders/"+id+"/cancel", nil)
 		require.Equal(t, http.StatusAccepted, status, string(body))
-		o, ok := h.order(id)
+		o, ok := h.Order(id)
 		require.True(t, ok)
 		assert.Equal(t, messages.OrderStatusCancelled, o.Status, "GET right after the cancel's 202")
 
 		// A SKU no order holds: the level the PUT answers is the one GET shows.
 		want := messages.StockLevel{SKU: "SKU-RYW-PUT", OnHand: i, Available: i}
-		assert.Equal(t, want, h.setStock("SKU-RYW-PUT", i))
-		assert.Equal(t, want, h.stock("SKU-RYW-PUT"), "GET right after the PUT's 200")
+		assert.Equal(t, want, h.SetStock("SKU-RYW-PUT", i))
+		assert.Equal(t, want, h.Stock("SKU-RYW-PUT"), "GET right after the PUT's 200")
 	}
 }
 
@@ -92,12 +92,12 @@ type timelineStep struct {
 // waitTimeline waits until the order's timeline has the steps
 // (step/service[/sku]), in that order; steps joined by "|" are concurrent
 // (taken by two services reacting to one event) and may come in either order.
-func (h *harness) waitTimeline(id string, want ...string) []timelineStep {
-	h.t.Helper()
+func waitTimeline(h *harness, id string, want ...string) []timelineStep {
+	h.T.Helper()
 	var last []string
 	var steps []timelineStep
-	ok := assert.Eventually(h.t, func() bool {
-		status, _, body := h.do(http.MethodGet, "/orders/"+id+"/timeline", nil)
+	ok := assert.Eventually(h.T, func() bool {
+		status, _, body := h.Do(http.MethodGet, "/orders/"+id+"/timeline", nil)
 		if status != http.StatusOK {
 			return false
 		}
@@ -116,9 +116,9 @@ func (h *harness) waitTimeline(id string, want ...string) []timelineStep {
 			last = append(last, name)
 		}
 		return sameTimeline(want, last)
-	}, h.within, 5*time.Millisecond)
+	}, h.Within, 5*time.Millisecond)
 	if !ok {
-		h.t.Fatalf("timeline of %s is %v, want %v", id, last, want)
+		h.T.Fatalf("timeline of %s is %v, want %v", id, last, want)
 	}
 	return steps
 }
@@ -128,10 +128,10 @@ func (h *harness) waitTimeline(id string, want ...string) []timelineStep {
 func TestTimelineAcrossServices(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	h.setStock("SKU-T1", 1)
+	h.SetStock("SKU-T1", 1)
 
-	rejected := h.placeOrder(wiring.DemoCustomer, []messages.Item{item("SKU-T1", 2), item("SKU-T0", 1)})
-	steps := h.waitTimeline(rejected,
+	rejected := h.PlaceOrder(wiring.DemoCustomer, []messages.Item{item("SKU-T1", 2), item("SKU-T0", 1)})
+	steps := waitTimeline(h, rejected,
 		"placed/orders", "stock_refused/inventory/SKU-T0", "stock_refused/inventory/SKU-T1", "rejected/orders")
 	assert.Contains(t, steps[1].Detail, messages.ReasonUnknownSKU)
 	assert.Contains(t, steps[2].Detail, messages.ReasonInsufficientStock)
@@ -141,30 +141,30 @@ func TestTimelineAcrossServices(t *testing.T) {
 	}
 	assert.Equal(t, steps[0].CorrelationID, steps[1].CorrelationID, "the reservation answers the placement's correlation")
 
-	cancelled := h.placeOrder(wiring.DemoCustomer, []messages.Item{item("SKU-T1", 1)})
-	h.waitShipment(cancelled, messages.ShipmentStatusScheduled)
-	status, _, body := h.do(http.MethodPost, "/orders/"+cancelled+"/cancel", map[string]string{"reason": "changed my mind"})
+	cancelled := h.PlaceOrder(wiring.DemoCustomer, []messages.Item{item("SKU-T1", 1)})
+	h.WaitShipment(cancelled, messages.ShipmentStatusScheduled)
+	status, _, body := h.Do(http.MethodPost, "/orders/"+cancelled+"/cancel", map[string]string{"reason": "changed my mind"})
 	require.Equal(t, http.StatusAccepted, status, string(body))
-	steps = h.waitTimeline(cancelled,
+	steps = waitTimeline(h, cancelled,
 		"placed/orders", "stock_held/inventory/SKU-T1", "confirmed/orders", "shipment_scheduled/delivery",
 		"cancelled/orders", "shipment_cancelled/delivery|stock_released/inventory")
 	assert.Equal(t, "changed my mind", steps[4].Detail)
 
-	h.waitStock("SKU-T1", messages.StockLevel{OnHand: 1, Available: 1})
-	failed := h.placeOrder(wiring.DemoCustomer, []messages.Item{item("SKU-T1", 1)})
-	h.waitShipment(failed, messages.ShipmentStatusScheduled)
-	require.Equal(t, http.StatusAccepted, h.courier(failed, "dispatch", nil))
-	require.Equal(t, http.StatusAccepted, h.courier(failed, "fail", map[string]string{"reason": "nobody home"}))
-	steps = h.waitTimeline(failed,
+	h.WaitStock("SKU-T1", messages.StockLevel{OnHand: 1, Available: 1})
+	failed := h.PlaceOrder(wiring.DemoCustomer, []messages.Item{item("SKU-T1", 1)})
+	h.WaitShipment(failed, messages.ShipmentStatusScheduled)
+	require.Equal(t, http.StatusAccepted, h.Courier(failed, "dispatch", nil))
+	require.Equal(t, http.StatusAccepted, h.Courier(failed, "fail", map[string]string{"reason": "nobody home"}))
+	steps = waitTimeline(h, failed,
 		"placed/orders", "stock_held/inventory/SKU-T1", "confirmed/orders", "shipment_scheduled/delivery",
 		"shipment_dispatched/delivery", "shipped/orders", "shipment_failed/delivery", "delivery_failed/orders", "stock_released/inventory")
 	assert.Equal(t, "nobody home", steps[6].Detail)
 
 	// A customer sees its own order's timeline, not another's.
-	status, _, _ = h.do(http.MethodGet, "/orders/"+failed+"/timeline", nil, "Authorization", "Bearer "+wiring.DemoCustomerKey)
+	status, _, _ = h.Do(http.MethodGet, "/orders/"+failed+"/timeline", nil, "Authorization", "Bearer "+wiring.DemoCustomerKey)
 	assert.Equal(t, http.StatusOK, status)
-	other := h.placeOrder("c-other", []messages.Item{item("SKU-T1", 1)})
-	status, _, _ = h.do(http.MethodGet, "/orders/"+other+"/timeline", nil, "Authorization", "Bearer "+wiring.DemoCustomerKey)
+	other := h.PlaceOrder("c-other", []messages.Item{item("SKU-T1", 1)})
+	status, _, _ = h.Do(http.MethodGet, "/orders/"+other+"/timeline", nil, "Authorization", "Bearer "+wiring.DemoCustomerKey)
 	assert.Equal(t, http.StatusNotFound, status)
 }
 
@@ -195,20 +195,20 @@ func TestTimelineShowsPoisonings(t *testing.T) {
 	t.Parallel()
 	failing, broken := breakInventoryFor("c-tl-poison")
 	h := start(t, withMiddleware(failing))
-	h.setStock("SKU-TP", 10)
-	id := h.placeOrder("c-tl-poison", []messages.Item{item("SKU-TP", 1)}, "X-Correlation-ID", "tl-poison")
+	h.SetStock("SKU-TP", 10)
+	id := h.PlaceOrder("c-tl-poison", []messages.Item{item("SKU-TP", 1)}, "X-Correlation-ID", "tl-poison")
 
 	// RETRY_MAX 3: retries 1, 2 and 3, of which 1 and 2 send a notice (1, 2, 4, ...).
-	steps := h.waitTimeline(id, "placed/orders", "retried/inventory", "retried/inventory", "poisoned/inventory")
+	steps := waitTimeline(h, id, "placed/orders", "retried/inventory", "retried/inventory", "poisoned/inventory")
 	assert.Contains(t, steps[3].Detail, "OrderPlaced")
 	assert.Contains(t, steps[3].Detail, "inventory cannot handle this order")
 	assert.Equal(t, "tl-poison", steps[3].CorrelationID)
 
-	entry := h.waitPoisoned("inventory", id)
+	entry := h.WaitPoisoned("inventory", id)
 	broken.Store(false)
-	status, _, body := h.do(http.MethodPost, "/admin/poison/"+entry.ID+"/requeue", nil)
+	status, _, body := h.Do(http.MethodPost, "/admin/poison/"+entry.ID+"/requeue", nil)
 	require.Equal(t, http.StatusAccepted, status, string(body))
-	h.waitTimeline(id, "placed/orders", "retried/inventory", "retried/inventory", "poisoned/inventory", "stock_held/inventory/SKU-TP",
+	waitTimeline(h, id, "placed/orders", "retried/inventory", "retried/inventory", "poisoned/inventory", "stock_held/inventory/SKU-TP",
 		"confirmed/orders|shipment_scheduled/delivery")
 }
 
@@ -239,10 +239,10 @@ func failOrderPlacedTwice(customer string) message.HandlerMiddleware {
 func TestTimelineShowsRetries(t *testing.T) {
 	t.Parallel()
 	h := start(t, withMiddleware(failOrderPlacedTwice("c-tl-retry")))
-	h.setStock("SKU-TR", 10)
-	id := h.placeOrder("c-tl-retry", []messages.Item{item("SKU-TR", 1)}, "X-Correlation-ID", "tl-retry")
+	h.SetStock("SKU-TR", 10)
+	id := h.PlaceOrder("c-tl-retry", []messages.Item{item("SKU-TR", 1)}, "X-Correlation-ID", "tl-retry")
 
-	steps := h.waitTimeline(id, "placed/orders", "retried/inventory", "retried/inventory", "stock_held/inventory/SKU-TR",
+	steps := waitTimeline(h, id, "placed/orders", "retried/inventory", "retried/inventory", "stock_held/inventory/SKU-TR",
 		"confirmed/orders|shipment_scheduled/delivery")
 	for i, attempt := range []string{"attempt 1 (unknown)", "attempt 2 (unknown)"} {
 		s := steps[1+i]
@@ -251,5 +251,5 @@ func TestTimelineShowsRetries(t *testing.T) {
 		assert.Contains(t, s.Detail, "inventory hiccup")
 		assert.Equal(t, "tl-retry", s.CorrelationID)
 	}
-	assert.Empty(t, h.poisonList("inventory", messages.PoisonStatusPoisoned), "retried, then handled: nothing poisoned")
+	assert.Empty(t, h.PoisonList("inventory", messages.PoisonStatusPoisoned), "retried, then handled: nothing poisoned")
 }

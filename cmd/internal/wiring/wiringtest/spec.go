@@ -1,4 +1,4 @@
-package wiring_test
+package wiringtest
 
 import (
 	"bytes"
@@ -27,10 +27,10 @@ var specRouter = sync.OnceValues(func() (routers.Router, error) {
 	return gorillamux.NewRouter(doc)
 })
 
-// checkAgainstSpec fails the test when a response of the running system does
+// CheckAgainstSpec fails the test when a response of the running system does
 // not match openapi.yaml: an undocumented status, a missing header, a body off
 // its schema. Paths the document does not have are left to the handler tests.
-func checkAgainstSpec(t testing.TB, req *http.Request, status int, header http.Header, body []byte) {
+func CheckAgainstSpec(t testing.TB, req *http.Request, status int, header http.Header, body []byte) {
 	t.Helper()
 	router, err := specRouter()
 	require.NoError(t, err)

@@ -1,6 +1,6 @@
 //go:build integration
 
-package wiring_test
+package wiringintegration_test
 
 import (
 	"context"

@@ -1,6 +1,6 @@
 //go:build integration
 
-package wiring_test
+package wiringintegration_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
+	"github.com/orderflow/orderflow/cmd/internal/wiring/wiringtest"
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -43,8 +44,8 @@ import (
 func BenchmarkMongoCommandsPerOrder(b *testing.B) {
 	counter := mongostore.NewCommandCounter()
 	st, client := countedMongoStores(b, counter)
-	h := start(b, withStores(st))
-	h.setStock("SKU-BENCH", messages.MaxOnHand)
+	h := wiringtest.Start(b, wiringtest.WithStores(st))
+	h.SetStock("SKU-BENCH", messages.MaxOnHand)
 	insertRate := referenceInsertRate(b, client)
 
 	n := b.N
@@ -56,7 +57,7 @@ func BenchmarkMongoCommandsPerOrder(b *testing.B) {
 	for range min(8, n) {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				ids[i] = h.placeOrder("c-bench", []messages.Item{item("SKU-BENCH", 1)})
+				ids[i] = h.PlaceOrder("c-bench", []messages.Item{wiringtest.Item("SKU-BENCH", 1)})
 			}
 		})
 	}
@@ -72,7 +73,7 @@ func BenchmarkMongoCommandsPerOrder(b *testing.B) {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
 				for _, step := range []string{"dispatch", "deliver"} {
-					require.Less(b, h.courier(ids[i], step, nil), 300, "%s %s", step, ids[i])
+					require.Less(b, h.Courier(ids[i], step, nil), 300, "%s %s", step, ids[i])
 				}
 			}
 		})
@@ -112,7 +113,7 @@ func BenchmarkMongoCommandsIdle(b *testing.B) {
 		b.Run(tt.name, func(b *testing.B) {
 			counter := mongostore.NewCommandCounter()
 			st, _ := countedMongoStores(b, counter)
-			start(b, withStores(st), autoCourier(tt.dispatch, tt.deliver), withRelay(time.Second, 2*time.Second), withSweeper(5*time.Second, 30*time.Second))
+			wiringtest.Start(b, wiringtest.WithStores(st), wiringtest.AutoCourier(tt.dispatch, tt.deliver), wiringtest.WithRelay(time.Second, 2*time.Second), wiringtest.WithSweeper(5*time.Second, 30*time.Second))
 			before := counter.Snapshot()
 			b.ResetTimer()
 			window := time.Duration(b.N) * 100 * time.Millisecond
@@ -169,11 +170,11 @@ func referenceInsertRate(b *testing.B, client *mongo.Client) float64 {
 // waitEvents waits until n distinct orders have had an event of this name
 // published on topic. It reads what the harness recorded, not the stores, so
 // that waiting costs no MongoDB command.
-func waitEvents(b *testing.B, h *harness, topic, name string, n int) {
+func waitEvents(b *testing.B, h *wiringtest.Harness, topic, name string, n int) {
 	b.Helper()
 	require.Eventuallyf(b, func() bool {
 		seen := map[string]bool{}
-		for _, r := range h.rec.all() {
+		for _, r := range h.Rec.All() {
 			if r.Topic == topic && r.Msg.Metadata.Get("name") == name {
 				seen[r.Msg.Metadata.Get(messages.MetadataPartitionKey)] = true
 			}
@@ -183,11 +184,11 @@ func waitEvents(b *testing.B, h *harness, topic, name string, n int) {
 }
 
 // drain waits until every message published so far has been handled.
-func drain(b *testing.B, h *harness) {
+func drain(b *testing.B, h *wiringtest.Harness) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(b.Context(), 5*time.Minute)
 	defer cancel()
-	require.NoError(b, h.ps.Drain(ctx))
+	require.NoError(b, h.PS.Drain(ctx))
 }
 
 func total(c map[mongostore.CommandKey]int64) int64 {

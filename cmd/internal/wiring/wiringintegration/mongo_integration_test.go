@@ -1,6 +1,6 @@
 //go:build integration
 
-package wiring_test
+package wiringintegration_test
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/orderflow/orderflow/app/inventory"
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
+	"github.com/orderflow/orderflow/cmd/internal/wiring/wiringtest"
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -28,22 +29,17 @@ import (
 // The saga's guarantees that rest on the stores' atomicity, on MongoDB
 // (MONGODB_URI; `go tool task test:integration` starts a test server when it is unset).
 
-// withStores runs the system on the given stores instead of in-memory ones.
-func withStores(st wiring.Stores) option {
-	return func(o *options) { o.stores = &st }
-}
-
 // The poison queue kept in MongoDB: listed, requeued while it still fails,
 // requeued after the fix.
 func TestMongo_PoisonQueue(t *testing.T) {
 	t.Parallel()
-	poisonListRequeueFlow(t, withStores(mongoStores(t)))
+	wiringtest.PoisonListRequeueFlow(t, wiringtest.WithStores(mongoStores(t)))
 }
 
 func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 	t.Parallel()
-	h := start(t, withStores(mongoStores(t)))
-	h.setStock("SKU-HOT", 50)
+	h := wiringtest.Start(t, wiringtest.WithStores(mongoStores(t)))
+	h.SetStock("SKU-HOT", 50)
 
 	// Sample the stock while orders pour in: available never goes below zero.
 	// The test server runs one command at a time, so the sampling is paced to
@@ -62,7 +58,7 @@ func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 			}
 			// A sample answered 503 (the test server is slow under load) is
 			// skipped: it shows nothing, and require may not fail from here.
-			status, _, body := h.do(http.MethodGet, "/inventory/SKU-HOT", nil)
+			status, _, body := h.Do(http.MethodGet, "/inventory/SKU-HOT", nil)
 			var l messages.StockLevel
 			if status != http.StatusOK || json.Unmarshal(body, &l) != nil {
 				continue
@@ -80,7 +76,7 @@ func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range orders {
 		wg.Go(func() {
-			ids[i] = h.placeOrder(fmt.Sprintf("c-%d", i%20), []messages.Item{item("SKU-HOT", 1)})
+			ids[i] = h.PlaceOrder(fmt.Sprintf("c-%d", i%20), []messages.Item{wiringtest.Item("SKU-HOT", 1)})
 		})
 	}
 	wg.Wait()
@@ -100,12 +96,12 @@ func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 	assert.Zero(t, listCount(t, h, messages.OrderStatusPending))
 	byStatus := map[string]int{}
 	for _, id := range ids {
-		o, ok := h.order(id)
+		o, ok := h.Order(id)
 		require.True(t, ok, "order %s is missing", id)
 		byStatus[o.Status]++
 	}
 	assert.Equal(t, map[string]int{messages.OrderStatusConfirmed: 50, messages.OrderStatusRejected: 150}, byStatus, "each order agrees with the lists")
-	h.waitStock("SKU-HOT", messages.StockLevel{OnHand: 50, Reserved: 50, Available: 0})
+	h.WaitStock("SKU-HOT", messages.StockLevel{OnHand: 50, Reserved: 50, Available: 0})
 	assert.Positive(t, samples.Load())
 	assert.Zero(t, negative.Load(), "stock was seen with available below zero or reserved above on hand")
 }
@@ -113,19 +109,19 @@ func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 // listCount pages through GET /orders?status= and counts the orders. A page
 // answered 503 (the test server is slow under load, and a slow answer is a 503
 // with Retry-After by design) is asked again, for up to 30 s.
-func listCount(t *testing.T, h *harness, status string) int {
+func listCount(t *testing.T, h *wiringtest.Harness, status string) int {
 	t.Helper()
 	n, cursor := 0, ""
 	for range 100 {
 		path := "/orders?limit=100&status=" + status + "&cursor=" + cursor
-		code, _, raw := h.do(http.MethodGet, path, nil)
+		code, _, raw := h.Do(http.MethodGet, path, nil)
 		for deadline := time.Now().Add(30 * time.Second); code == http.StatusServiceUnavailable && time.Now().Before(deadline); {
-			code, _, raw = h.do(http.MethodGet, path, nil)
+			code, _, raw = h.Do(http.MethodGet, path, nil)
 		}
 		require.Equal(t, http.StatusOK, code, string(raw))
 		var page struct {
-			Orders     []orderView `json:"orders"`
-			NextCursor string      `json:"next_cursor"`
+			Orders     []wiringtest.OrderView `json:"orders"`
+			NextCursor string                 `json:"next_cursor"`
 		}
 		require.NoError(t, json.Unmarshal(raw, &page))
 		n += len(page.Orders)
@@ -143,15 +139,15 @@ func TestMongo_OrderPlacedDeliveredTwiceReservesOnce(t *testing.T) {
 	t.Run("every message of the saga delivered twice", func(t *testing.T) {
 		t.Parallel()
 		st := mongoStores(t)
-		h := start(t, withStores(st), withMiddleware(middleware.Duplicator))
-		h.setStock("SKU-A", 10)
+		h := wiringtest.Start(t, wiringtest.WithStores(st), wiringtest.WithMiddleware(middleware.Duplicator))
+		h.SetStock("SKU-A", 10)
 
-		first := h.placeOrder("c-1", []messages.Item{item("SKU-A", 3)})
-		second := h.placeOrder("c-2", []messages.Item{item("SKU-A", 2)})
-		h.waitStatus(first, messages.OrderStatusConfirmed)
-		h.waitStatus(second, messages.OrderStatusConfirmed)
+		first := h.PlaceOrder("c-1", []messages.Item{wiringtest.Item("SKU-A", 3)})
+		second := h.PlaceOrder("c-2", []messages.Item{wiringtest.Item("SKU-A", 2)})
+		h.WaitStatus(first, messages.OrderStatusConfirmed)
+		h.WaitStatus(second, messages.OrderStatusConfirmed)
 
-		h.waitStock("SKU-A", messages.StockLevel{OnHand: 10, Reserved: 5, Available: 5})
+		h.WaitStock("SKU-A", messages.StockLevel{OnHand: 10, Reserved: 5, Available: 5})
 		p, err := st.Products.Get(t.Context(), "SKU-A")
 		require.NoError(t, err)
 		assert.Equal(t, map[string]int{first: 3, second: 2}, p.Holds)
@@ -197,20 +193,20 @@ func TestMongo_ReleaseDeliveredTwiceReleasesOnce(t *testing.T) {
 	t.Run("every message of the saga delivered twice", func(t *testing.T) {
 		t.Parallel()
 		st := mongoStores(t)
-		h := start(t, withStores(st), withMiddleware(middleware.Duplicator))
-		h.setStock("SKU-A", 10)
-		kept := h.placeOrder("c-1", []messages.Item{item("SKU-A", 2)})
-		cancelled := h.placeOrder("c-2", []messages.Item{item("SKU-A", 3)})
-		h.waitStatus(kept, messages.OrderStatusConfirmed)
-		h.waitStatus(cancelled, messages.OrderStatusConfirmed)
+		h := wiringtest.Start(t, wiringtest.WithStores(st), wiringtest.WithMiddleware(middleware.Duplicator))
+		h.SetStock("SKU-A", 10)
+		kept := h.PlaceOrder("c-1", []messages.Item{wiringtest.Item("SKU-A", 2)})
+		cancelled := h.PlaceOrder("c-2", []messages.Item{wiringtest.Item("SKU-A", 3)})
+		h.WaitStatus(kept, messages.OrderStatusConfirmed)
+		h.WaitStatus(cancelled, messages.OrderStatusConfirmed)
 
-		status, _, body := h.do(http.MethodPost, "/orders/"+cancelled+"/cancel", nil)
+		status, _, body := h.Do(http.MethodPost, "/orders/"+cancelled+"/cancel", nil)
 		require.Equal(t, http.StatusAccepted, status, string(body))
-		h.waitStatus(cancelled, messages.OrderStatusCancelled)
-		waitPublished(t, h, messages.TopicInventoryEvents, "StockReleased", cancelled)
-		h.waitShipment(cancelled, messages.ShipmentStatusCancelled)
+		h.WaitStatus(cancelled, messages.OrderStatusCancelled)
+		wiringtest.WaitPublished(t, h, messages.TopicInventoryEvents, "StockReleased", cancelled)
+		h.WaitShipment(cancelled, messages.ShipmentStatusCancelled)
 
-		h.waitStock("SKU-A", messages.StockLevel{OnHand: 10, Reserved: 2, Available: 8})
+		h.WaitStock("SKU-A", messages.StockLevel{OnHand: 10, Reserved: 2, Available: 8})
 		p, err := st.Products.Get(t.Context(), "SKU-A")
 		require.NoError(t, err)
 		assert.Equal(t, map[string]int{kept: 2}, p.Holds)
@@ -252,13 +248,13 @@ func TestMongo_ReleaseDeliveredTwiceReleasesOnce(t *testing.T) {
 // unpublished_since index as it does in memory.
 func TestMongo_RelayPublishesWhatAFailedPublishLeft(t *testing.T) {
 	t.Parallel()
-	relayPublishesWhatAFailedPublishLeft(t, 250*time.Millisecond, withStores(mongoStores(t)))
+	wiringtest.RelayPublishesWhatAFailedPublishLeft(t, 250*time.Millisecond, wiringtest.WithStores(mongoStores(t)))
 }
 
 // published counts the messages with this name about this order published to topic.
-func published(h *harness, topic, name, orderID string) int {
+func published(h *wiringtest.Harness, topic, name, orderID string) int {
 	n := 0
-	for _, r := range h.rec.all() {
+	for _, r := range h.Rec.All() {
 		if r.Topic == topic && r.Msg.Metadata.Get("name") == name && r.Msg.Metadata.Get(messages.MetadataPartitionKey) == orderID {
 			n++
 		}
