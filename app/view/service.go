@@ -228,12 +228,8 @@ func (s *Service) Orders(ctx context.Context, q ListOrders) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("list orders: %w", err)
 	}
-	page := Page{Orders: found}
-	if len(found) > limit {
-		page.Orders = found[:limit]
-		last := page.Orders[limit-1]
-		page.NextCursor = paging.Encode(last.CreatedAt, last.ID)
-	}
+	var page Page
+	page.Orders, page.NextCursor = paging.Cut(found, limit, func(o *Order) (time.Time, string) { return o.CreatedAt, o.ID })
 	return page, nil
 }
 
