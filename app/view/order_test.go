@@ -270,6 +270,10 @@ func TestService(t *testing.T) {
 			}
 			assert.Equal(t, []string{"placed/", "retried/attempt 1", "retried/attempt 2", "retried/attempt 4", "retried/attempt 8", "retried/attempt 16", "poisoned/OrderPlaced: odd"}, steps)
 		}},
+		{name: "a poisoning of an order the view does not hold stores nothing", run: func(t *testing.T, s *view.Service, st *memStore) {
+			require.NoError(t, s.Poisoned(t.Context(), "o-9", view.ServiceInventory, "StockLevelChanged", "odd", "m-1", t0, view.Source{}))
+			assert.NotContains(t, st.orders, "o-9")
+		}},
 		{name: "a shipment is found once known", run: func(t *testing.T, s *view.Service, _ *memStore) {
 			_, err := s.Shipment(t.Context(), "o-1")
 			require.ErrorIs(t, err, view.ErrNotFound)
