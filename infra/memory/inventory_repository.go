@@ -27,14 +27,7 @@ func NewProductRepository() *ProductRepository {
 
 // Get implements inventory.Products.
 func (r *ProductRepository) Get(ctx context.Context, sku string) (inventory.Product, error) {
-	p, ok, err := r.s.get(ctx, sku)
-	if err != nil {
-		return inventory.Product{}, err
-	}
-	if !ok {
-		return inventory.Product{}, inventory.ErrUnknownSKU
-	}
-	return p, nil
+	return r.s.getOr(ctx, sku, inventory.ErrUnknownSKU)
 }
 
 // List implements inventory.Products.
@@ -135,14 +128,7 @@ func NewReservationRepository() *ReservationRepository {
 
 // Get implements inventory.Reservations.
 func (r *ReservationRepository) Get(ctx context.Context, orderID string) (inventory.Reservation, error) {
-	res, ok, err := r.s.get(ctx, orderID)
-	if err != nil {
-		return inventory.Reservation{}, err
-	}
-	if !ok {
-		return inventory.Reservation{}, inventory.ErrNoReservation
-	}
-	return res, nil
+	return r.s.getOr(ctx, orderID, inventory.ErrNoReservation)
 }
 
 // Update implements inventory.Reservations.

@@ -28,14 +28,7 @@ func NewOrderRepository() *OrderRepository {
 
 // Get implements orders.Repository.
 func (r *OrderRepository) Get(ctx context.Context, id string) (orders.Order, error) {
-	o, ok, err := r.s.get(ctx, id)
-	if err != nil {
-		return orders.Order{}, err
-	}
-	if !ok {
-		return orders.Order{}, orders.ErrNotFound
-	}
-	return o, nil
+	return r.s.getOr(ctx, id, orders.ErrNotFound)
 }
 
 // Update implements orders.Repository.

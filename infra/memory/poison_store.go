@@ -40,24 +40,12 @@ func (r *PoisonStore) Save(ctx context.Context, e poison.Entry) error {
 
 // Get implements poison.Store.
 func (r *PoisonStore) Get(ctx context.Context, id string) (poison.Entry, error) {
-	e, ok, err := r.s.get(ctx, id)
-	if err != nil {
-		return poison.Entry{}, err
-	}
-	if !ok {
-		return poison.Entry{}, poison.ErrNotFound
-	}
-	return e, nil
+	return r.s.getOr(ctx, id, poison.ErrNotFound)
 }
 
 // Update implements poison.Store.
 func (r *PoisonStore) Update(ctx context.Context, id string, fn func(*poison.Entry) error) (poison.Entry, error) {
-	return r.s.update(ctx, id, func(e *poison.Entry) error {
-		if e.Revision == 0 {
-			return poison.ErrNotFound
-		}
-		return fn(e)
-	})
+	return r.s.update(ctx, id, poison.StoredOnly(fn))
 }
 
 // List implements poison.Store with a scan: a poison queue is small.
