@@ -45,13 +45,13 @@ func (r *OrderRepository) List(ctx context.Context, q orders.ListQuery) ([]order
 		if q.Status != "" && o.Status != q.Status {
 			return false
 		}
-		return q.After == nil || newerFirst(o, q.After) > 0
+		return q.After == nil || newestFirst(o.CreatedAt, o.ID, q.After.CreatedAt, q.After.ID) > 0
 	})
 	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(found, func(a, b orders.Order) int {
-		return newerFirst(&a, &orders.Cursor{CreatedAt: b.CreatedAt, ID: b.ID})
+		return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID)
 	})
 	if q.Limit > 0 && len(found) > q.Limit {
 		found = found[:q.Limit]
@@ -69,11 +69,13 @@ func (r *OrderRepository) ListAwaiting(ctx context.Context, before time.Time, li
 	return r.s.oldestFirst(ctx, before, limit, func(o *orders.Order) time.Time { return o.AwaitingSince }, func(o *orders.Order) string { return o.ID })
 }
 
-// newerFirst compares an order's sort key with a cursor: > 0 when the order comes
-// after the cursor in newest-first order (older, or as old with a smaller id).
-func newerFirst(o *orders.Order, c *orders.Cursor) int {
-	if o.CreatedAt.Equal(c.CreatedAt) {
-		return strings.Compare(c.ID, o.ID)
+// newestFirst compares the sort key (at, id) of an item of a newest-first
+// list with a cursor's (cAt, cID): > 0 when the item comes after the cursor
+// (older, or as old with a smaller id). Orders, their views and poison queue
+// entries are all listed so.
+func newestFirst(at time.Time, id string, cAt time.Time, cID string) int {
+	if at.Equal(cAt) {
+		return strings.Compare(cID, id)
 	}
-	return cmp.Compare(c.CreatedAt.UnixNano(), o.CreatedAt.UnixNano())
+	return cmp.Compare(cAt.UnixNano(), at.UnixNano())
 }

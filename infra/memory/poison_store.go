@@ -1,10 +1,8 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/orderflow/orderflow/app/poison"
 )
@@ -54,25 +52,16 @@ func (r *PoisonStore) List(ctx context.Context, q poison.ListQuery) ([]poison.En
 		if q.Status != "" && e.Status != q.Status {
 			return false
 		}
-		return q.After == nil || poisonNewerFirst(e, q.After) > 0
+		return q.After == nil || newestFirst(e.PoisonedAt, e.ID, q.After.PoisonedAt, q.After.ID) > 0
 	})
 	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(found, func(a, b poison.Entry) int {
-		return poisonNewerFirst(&a, &poison.Cursor{PoisonedAt: b.PoisonedAt, ID: b.ID})
+		return newestFirst(a.PoisonedAt, a.ID, b.PoisonedAt, b.ID)
 	})
 	if q.Limit > 0 && len(found) > q.Limit {
 		found = found[:q.Limit]
 	}
 	return found, nil
-}
-
-// poisonNewerFirst compares an entry's sort key with a cursor: > 0 when the
-// entry comes after the cursor in newest-first order.
-func poisonNewerFirst(e *poison.Entry, c *poison.Cursor) int {
-	if e.PoisonedAt.Equal(c.PoisonedAt) {
-		return strings.Compare(c.ID, e.ID)
-	}
-	return cmp.Compare(c.PoisonedAt.UnixNano(), e.PoisonedAt.UnixNano())
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/orderflow/orderflow/app/orders"
 	"github.com/orderflow/orderflow/app/view"
 )
 
@@ -45,13 +44,13 @@ func (s *ViewStore) ListOrders(ctx context.Context, q view.ListQuery) ([]view.Or
 		if !o.Placed || (q.CustomerID != "" && o.CustomerID != q.CustomerID) || (q.Status != "" && o.Status != q.Status) {
 			return false
 		}
-		return q.After == nil || newerFirst(&orders.Order{ID: o.ID, CreatedAt: o.CreatedAt}, &orders.Cursor{CreatedAt: q.After.CreatedAt, ID: q.After.ID}) > 0
+		return q.After == nil || newestFirst(o.CreatedAt, o.ID, q.After.CreatedAt, q.After.ID) > 0
 	})
 	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(found, func(a, b view.Order) int {
-		return newerFirst(&orders.Order{ID: a.ID, CreatedAt: a.CreatedAt}, &orders.Cursor{CreatedAt: b.CreatedAt, ID: b.ID})
+		return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID)
 	})
 	if q.Limit > 0 && len(found) > q.Limit {
 		found = found[:q.Limit]
