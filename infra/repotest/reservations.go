@@ -72,11 +72,7 @@ func Reservations(t *testing.T, newRepo func(t *testing.T) inventory.Reservation
 		},
 		written: func(t *testing.T, got inventory.Reservation) {
 			t.Helper()
-			var written []string
-			for _, c := range got.History {
-				written = append(written, c.CorrelationID)
-			}
-			assert.ElementsMatch(t, writerNames(), written)
+			heldByEveryWriter(t, got.History, func(c inventory.Change) string { return c.CorrelationID })
 		},
 	})
 

@@ -77,11 +77,7 @@ func Shipments(t *testing.T, newRepo func(t *testing.T) delivery.Repository) {
 		},
 		written: func(t *testing.T, got delivery.Shipment) {
 			t.Helper()
-			var reasons []string
-			for _, c := range got.History[1:] {
-				reasons = append(reasons, c.Reason)
-			}
-			assert.ElementsMatch(t, writerNames(), reasons)
+			heldByEveryWriter(t, got.History[1:], func(c delivery.Change) string { return c.Reason })
 		},
 	})
 
