@@ -3,7 +3,6 @@ package repotest
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -210,11 +209,5 @@ func normShipment(s delivery.Shipment) delivery.Shipment {
 
 // shipmentIDs returns the order ids of the shipments that have the prefix.
 func shipmentIDs(ss []delivery.Shipment, prefix string) []string {
-	var ids []string
-	for _, s := range ss {
-		if strings.HasPrefix(s.OrderID, prefix) {
-			ids = append(ids, s.OrderID)
-		}
-	}
-	return ids
+	return idsWithPrefix(ss, prefix, func(x *delivery.Shipment) string { return x.OrderID })
 }
