@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,12 +31,7 @@ func (r *ProductRepository) Get(ctx context.Context, sku string) (inventory.Prod
 
 // List implements inventory.Products.
 func (r *ProductRepository) List(ctx context.Context) ([]inventory.Product, error) {
-	all, err := r.s.all(ctx, func(*inventory.Product) bool { return true })
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(all, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
-	return all, nil
+	return r.s.find(ctx, func(*inventory.Product) bool { return true }, productsBySKU, 0)
 }
 
 // Update implements inventory.Products.
@@ -88,16 +82,10 @@ func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now
 
 // ListLevelsPending implements inventory.Products.
 func (r *ProductRepository) ListLevelsPending(ctx context.Context, limit int) ([]inventory.Product, error) {
-	found, err := r.s.all(ctx, func(p *inventory.Product) bool { return p.LevelPending })
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
-	if limit > 0 && len(found) > limit {
-		found = found[:limit]
-	}
-	return found, nil
+	return r.s.find(ctx, func(p *inventory.Product) bool { return p.LevelPending }, productsBySKU, limit)
 }
+
+func productsBySKU(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) }
 
 // MarkLevelPublished implements inventory.Products.
 func (r *ProductRepository) MarkLevelPublished(ctx context.Context, sku string, revision int64) error {

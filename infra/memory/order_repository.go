@@ -3,7 +3,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +37,7 @@ func (r *OrderRepository) Update(ctx context.Context, id string, fn func(*orders
 
 // List implements orders.Repository with a scan: fine for the embedded mode's sizes.
 func (r *OrderRepository) List(ctx context.Context, q orders.ListQuery) ([]orders.Order, error) {
-	found, err := r.s.all(ctx, func(o *orders.Order) bool {
+	return r.s.find(ctx, func(o *orders.Order) bool {
 		if q.CustomerID != "" && o.CustomerID != q.CustomerID {
 			return false
 		}
@@ -46,17 +45,9 @@ func (r *OrderRepository) List(ctx context.Context, q orders.ListQuery) ([]order
 			return false
 		}
 		return q.After == nil || newestFirst(o.CreatedAt, o.ID, q.After.CreatedAt, q.After.ID) > 0
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b orders.Order) int {
+	}, func(a, b orders.Order) int {
 		return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID)
-	})
-	if q.Limit > 0 && len(found) > q.Limit {
-		found = found[:q.Limit]
-	}
-	return found, nil
+	}, q.Limit)
 }
 
 // ListUnpublished implements orders.Repository.

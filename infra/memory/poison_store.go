@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"slices"
 
 	"github.com/orderflow/orderflow/app/poison"
 )
@@ -48,20 +47,12 @@ func (r *PoisonStore) Update(ctx context.Context, id string, fn func(*poison.Ent
 
 // List implements poison.Store with a scan: a poison queue is small.
 func (r *PoisonStore) List(ctx context.Context, q poison.ListQuery) ([]poison.Entry, error) {
-	found, err := r.s.all(ctx, func(e *poison.Entry) bool {
+	return r.s.find(ctx, func(e *poison.Entry) bool {
 		if q.Status != "" && e.Status != q.Status {
 			return false
 		}
 		return q.After == nil || newestFirst(e.PoisonedAt, e.ID, q.After.PoisonedAt, q.After.ID) > 0
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b poison.Entry) int {
+	}, func(a, b poison.Entry) int {
 		return newestFirst(a.PoisonedAt, a.ID, b.PoisonedAt, b.ID)
-	})
-	if q.Limit > 0 && len(found) > q.Limit {
-		found = found[:q.Limit]
-	}
-	return found, nil
+	}, q.Limit)
 }

@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/orderflow/orderflow/app/view"
@@ -40,22 +39,14 @@ func (s *ViewStore) GetOrder(ctx context.Context, id string) (view.Order, error)
 
 // ListOrders implements view.Store with a scan, like OrderRepository.List.
 func (s *ViewStore) ListOrders(ctx context.Context, q view.ListQuery) ([]view.Order, error) {
-	found, err := s.orders.all(ctx, func(o *view.Order) bool {
+	return s.orders.find(ctx, func(o *view.Order) bool {
 		if !o.Placed || (q.CustomerID != "" && o.CustomerID != q.CustomerID) || (q.Status != "" && o.Status != q.Status) {
 			return false
 		}
 		return q.After == nil || newestFirst(o.CreatedAt, o.ID, q.After.CreatedAt, q.After.ID) > 0
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b view.Order) int {
+	}, func(a, b view.Order) int {
 		return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID)
-	})
-	if q.Limit > 0 && len(found) > q.Limit {
-		found = found[:q.Limit]
-	}
-	return found, nil
+	}, q.Limit)
 }
 
 // UpdateStock implements view.Store.
@@ -70,10 +61,6 @@ func (s *ViewStore) GetStock(ctx context.Context, sku string) (view.StockLevel, 
 
 // ListStock implements view.Store.
 func (s *ViewStore) ListStock(ctx context.Context) ([]view.StockLevel, error) {
-	all, err := s.stock.all(ctx, func(*view.StockLevel) bool { return true })
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(all, func(a, b view.StockLevel) int { return strings.Compare(a.SKU, b.SKU) })
-	return all, nil
+	return s.stock.find(ctx, func(*view.StockLevel) bool { return true },
+		func(a, b view.StockLevel) int { return strings.Compare(a.SKU, b.SKU) }, 0)
 }
