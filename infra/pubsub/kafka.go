@@ -32,12 +32,6 @@ type KafkaConfig struct {
 	// key); 1 (or 0) consumes with watermill-kafka's Subscriber, one message
 	// of a partition at a time.
 	ConsumerConcurrency int
-	// Producers is how many idempotent producers the process publishes
-	// through, each record by the hash of its key (so one key's records keep
-	// their order); 0 is 1. An idempotent Sarama producer has one request in
-	// flight per broker, so with one, every record of the process waits for
-	// the request in flight to be answered before it goes out in the next.
-	Producers int
 	// ReplicationFactor of each topic created at start.
 	ReplicationFactor int16
 	// ClientID names this process to the brokers.
@@ -136,17 +130,22 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapt
 		return PubSub{}, err
 	}
 	marshaler := kafka.NewWithPartitioningMarshaler(partitionKey)
-	producers := make([]sarama.AsyncProducer, max(cfg.Producers, 1))
-	for i := range producers {
-		var err error
-		if producers[i], err = newProducer(ctx, cfg); err != nil {
-			for _, p := range producers[:i] {
-				_ = p.Close()
-			}
-			return PubSub{}, err
+	// A broker that just started answers the first idempotent producer with a
+	// "still loading" error Sarama treats as fatal: retry for a while.
+	var producer sarama.AsyncProducer
+	var err error
+	for {
+		producer, err = sarama.NewAsyncProducer(cfg.Brokers, cfg.PublisherConfig())
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return PubSub{}, fmt.Errorf("kafka publisher: %w", err)
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	pub := newAsyncPublisher(marshaler, cfg.Prefix, producers...)
+	pub := newAsyncPublisher(producer, marshaler, cfg.Prefix)
 	var mu sync.Mutex
 	var subs []message.Subscriber
 	newSub := func(group string, fromOldest bool) (message.Subscriber, error) {
@@ -196,23 +195,6 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger watermill.LoggerAdapt
 			return errors.Join(errs...)
 		},
 	}, nil
-}
-
-// newProducer returns an idempotent async producer. A broker that just
-// started answers the first idempotent producer with a "still loading" error
-// Sarama treats as fatal: it retries for as long as ctx lasts.
-func newProducer(ctx context.Context, cfg KafkaConfig) (sarama.AsyncProducer, error) {
-	for {
-		producer, err := sarama.NewAsyncProducer(cfg.Brokers, cfg.PublisherConfig())
-		if err == nil {
-			return producer, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("kafka publisher: %w", err)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
 }
 
 // EnsureTopics creates the topics that do not exist yet, and waits until every

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"sync/atomic"
 
@@ -28,14 +27,8 @@ var errPublisherClosed = errors.New("kafka publisher closed")
 //
 // The records are those of watermill-kafka (its Marshaler), so the
 // subscribers of watermill-kafka read them unchanged.
-//
-// With several producers (KafkaConfig.Producers), each record goes to the
-// one its key (the partition key) hashes to: one key's records all travel
-// through one idempotent producer, in order, while records of other keys do
-// not wait behind its request in flight (an idempotent Sarama producer has
-// one per broker).
 type asyncPublisher struct {
-	producers []sarama.AsyncProducer
+	producer  sarama.AsyncProducer
 	marshaler kafka.Marshaler
 	prefix    string
 
@@ -65,16 +58,8 @@ func (p *pendingPublish) result(err error) {
 	}
 }
 
-func newAsyncPublisher(marshaler kafka.Marshaler, prefix string, producers ...sarama.AsyncProducer) *asyncPublisher {
-	p := &asyncPublisher{producers: producers, marshaler: marshaler, prefix: prefix}
-	for _, producer := range producers {
-		p.collect(producer)
-	}
-	return p
-}
-
-// collect hands each result of producer to the Publish waiting for it.
-func (p *asyncPublisher) collect(producer sarama.AsyncProducer) {
+func newAsyncPublisher(producer sarama.AsyncProducer, marshaler kafka.Marshaler, prefix string) *asyncPublisher {
+	p := &asyncPublisher{producer: producer, marshaler: marshaler, prefix: prefix}
 	p.results.Add(2)
 	go func() {
 		defer p.results.Done()
@@ -95,20 +80,7 @@ func (p *asyncPublisher) collect(producer sarama.AsyncProducer) {
 			}
 		}
 	}()
-}
-
-// producerFor returns the producer of the record's key.
-func (p *asyncPublisher) producerFor(rec *sarama.ProducerMessage) sarama.AsyncProducer {
-	if len(p.producers) == 1 || rec.Key == nil {
-		return p.producers[0]
-	}
-	key, err := rec.Key.Encode()
-	if err != nil {
-		return p.producers[0]
-	}
-	h := fnv.New32a()
-	_, _ = h.Write(key)
-	return p.producers[h.Sum32()%uint32(len(p.producers))] //nolint:gosec // a handful of producers
+	return p
 }
 
 // Publish publishes msgs to topic and returns once the broker acknowledged
@@ -155,9 +127,10 @@ func (p *asyncPublisher) send(ctx context.Context, topic string, records []*sara
 	if p.closed {
 		return brokerFault(topic, errPublisherClosed)
 	}
+	input := p.producer.Input()
 	for _, rec := range records {
 		select {
-		case p.producerFor(rec).Input() <- rec:
+		case input <- rec:
 		case <-ctx.Done():
 			return fmt.Errorf("publish to %s abandoned: %w", topic, ctx.Err())
 		}
@@ -175,9 +148,7 @@ func (p *asyncPublisher) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
-	for _, producer := range p.producers {
-		producer.AsyncClose() // closes Successes and Errors once everything is answered
-	}
+	p.producer.AsyncClose() // closes Successes and Errors once everything is answered
 	p.results.Wait()
 	return nil
 }

@@ -78,7 +78,7 @@ func (f *fakeProducer) fail(m *sarama.ProducerMessage, err error) {
 func newTestPublisher(t *testing.T, prefix string) (*asyncPublisher, *fakeProducer) {
 	t.Helper()
 	f := newFakeProducer()
-	p := newAsyncPublisher(kafka.NewWithPartitioningMarshaler(partitionKey), prefix, f)
+	p := newAsyncPublisher(f, kafka.NewWithPartitioningMarshaler(partitionKey), prefix)
 	t.Cleanup(func() { _ = p.Close() })
 	return p, f
 }
@@ -226,58 +226,4 @@ func TestKafkaPublishWaitsForItsOwnAcks(t *testing.T) {
 		f.ack(byUUID[fmt.Sprintf("c%d-b", i)])
 		require.NoError(t, requireReturned(t, done[i]))
 	}
-}
-
-// With several producers, one key's records all go through one of them (in
-// the order published), and a Publish returns once every producer it used
-// has answered its records.
-func TestKafkaPublishShardsByKeyOverProducers(t *testing.T) {
-	t.Parallel()
-	fakes := []*fakeProducer{newFakeProducer(), newFakeProducer(), newFakeProducer()}
-	p := newAsyncPublisher(kafka.NewWithPartitioningMarshaler(partitionKey), "", fakes[0], fakes[1], fakes[2])
-	t.Cleanup(func() { _ = p.Close() })
-
-	var msgs []*message.Message
-	for i := range 30 {
-		msgs = append(msgs, keyed(fmt.Sprintf("m%02d", i), fmt.Sprintf("order-%d", i%10)))
-	}
-	done := publishAsync(p, "orders.events", msgs...)
-	byKey := map[string]int{}      // key -> the producer that took it
-	order := map[string][]string{} // key -> its message ids, as taken
-	var taken []*sarama.ProducerMessage
-	producerOf := map[*sarama.ProducerMessage]*fakeProducer{}
-	for len(taken) < len(msgs) {
-		for i, f := range fakes {
-			select {
-			case m := <-f.taken:
-				key, err := m.Key.Encode()
-				require.NoError(t, err)
-				if prev, seen := byKey[string(key)]; seen {
-					assert.Equal(t, prev, i, "key %s went to two producers", key)
-				}
-				byKey[string(key)] = i
-				val, err := m.Value.Encode()
-				require.NoError(t, err)
-				order[string(key)] = append(order[string(key)], string(val))
-				taken = append(taken, m)
-				producerOf[m] = f
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}
-	used := map[int]bool{}
-	for _, i := range byKey {
-		used[i] = true
-	}
-	assert.Greater(t, len(used), 1, "ten keys spread over more than one of three producers")
-	for key, ids := range order {
-		assert.IsIncreasing(t, ids, "the records of %s in the order published", key)
-	}
-	for _, m := range taken[:len(taken)-1] {
-		producerOf[m].ack(m)
-	}
-	requireNotReturned(t, done)
-	last := taken[len(taken)-1]
-	producerOf[last].ack(last)
-	require.NoError(t, requireReturned(t, done))
 }

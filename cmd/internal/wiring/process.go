@@ -41,9 +41,6 @@ type ProcessConfig struct {
 	// has in flight at once, one at a time per partition key; 1 is
 	// watermill-kafka's subscriber (one message per partition at a time).
 	KafkaConsumerConcurrency int `env:"KAFKA_CONSUMER_CONCURRENCY" envDefault:"16"`
-	// KafkaProducers is how many idempotent producers a process publishes
-	// through, each partition key always through the same one.
-	KafkaProducers int `env:"KAFKA_PRODUCERS" envDefault:"1"`
 	// KafkaTopicPrefix goes before every topic and consumer group name.
 	KafkaTopicPrefix string `env:"KAFKA_TOPIC_PREFIX"`
 	// OpsAddr serves /healthz, /readyz and /metrics; empty turns it off. The
@@ -102,8 +99,8 @@ func LoadProcessConfig() (ProcessConfig, error) {
 		if _, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil {
 			errs = append(errs, fmt.Errorf("KAFKA_VERSION %q: %w", c.KafkaVersion, err))
 		}
-		if c.KafkaPartitions < 1 || c.KafkaReplicationFactor < 1 || c.KafkaConsumerConcurrency < 1 || c.KafkaProducers < 1 {
-			errs = append(errs, errors.New("KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR, KAFKA_CONSUMER_CONCURRENCY and KAFKA_PRODUCERS must be at least 1"))
+		if c.KafkaPartitions < 1 || c.KafkaReplicationFactor < 1 || c.KafkaConsumerConcurrency < 1 {
+			errs = append(errs, errors.New("KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR and KAFKA_CONSUMER_CONCURRENCY must be at least 1"))
 		}
 	}
 	if c.StallExitAfter < 0 {
@@ -188,7 +185,7 @@ func RunProcess(ctx context.Context, which []string) error {
 		version, _ := sarama.ParseKafkaVersion(pcfg.KafkaVersion)
 		kcfg := pubsub.KafkaConfig{Brokers: pcfg.KafkaBrokers, Version: version, Partitions: pcfg.KafkaPartitions,
 			ReplicationFactor: pcfg.KafkaReplicationFactor, ConsumerConcurrency: pcfg.KafkaConsumerConcurrency,
-			Producers: pcfg.KafkaProducers, ClientID: "orderflow-" + strings.Join(which, "-"), Prefix: pcfg.KafkaTopicPrefix}
+			ClientID: "orderflow-" + strings.Join(which, "-"), Prefix: pcfg.KafkaTopicPrefix}
 		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		ps, err = pubsub.NewKafka(startCtx, kcfg, logging.Watermill(logger))
 		cancel()
@@ -197,7 +194,7 @@ func RunProcess(ctx context.Context, which []string) error {
 		}
 		deps = append(deps, ops.Check{Name: "kafka", Check: func(ctx context.Context) error { return pubsub.Ping(ctx, kcfg) }})
 		transport = []any{"pubsub", "kafka", "brokers", pcfg.KafkaBrokers, "partitions", pcfg.KafkaPartitions,
-			"consumer_concurrency", pcfg.KafkaConsumerConcurrency, "producers", pcfg.KafkaProducers}
+			"consumer_concurrency", pcfg.KafkaConsumerConcurrency}
 	} else {
 		ps = pubsub.NewGoChannel(logging.Watermill(logger))
 	}
