@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -27,24 +26,12 @@ func NewProductRepository() *ProductRepository {
 
 // Get implements inventory.Products.
 func (r *ProductRepository) Get(ctx context.Context, sku string) (inventory.Product, error) {
-	p, ok, err := r.s.get(ctx, sku)
-	if err != nil {
-		return inventory.Product{}, err
-	}
-	if !ok {
-		return inventory.Product{}, inventory.ErrUnknownSKU
-	}
-	return p, nil
+	return r.s.getOr(ctx, sku, inventory.ErrUnknownSKU)
 }
 
 // List implements inventory.Products.
 func (r *ProductRepository) List(ctx context.Context) ([]inventory.Product, error) {
-	all, err := r.s.all(ctx, func(*inventory.Product) bool { return true })
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(all, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
-	return all, nil
+	return r.s.find(ctx, func(*inventory.Product) bool { return true }, productsBySKU, 0)
 }
 
 // Update implements inventory.Products.
@@ -95,16 +82,10 @@ func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now
 
 // ListLevelsPending implements inventory.Products.
 func (r *ProductRepository) ListLevelsPending(ctx context.Context, limit int) ([]inventory.Product, error) {
-	found, err := r.s.all(ctx, func(p *inventory.Product) bool { return p.LevelPending })
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
-	if limit > 0 && len(found) > limit {
-		found = found[:limit]
-	}
-	return found, nil
+	return r.s.find(ctx, func(p *inventory.Product) bool { return p.LevelPending }, productsBySKU, limit)
 }
+
+func productsBySKU(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) }
 
 // MarkLevelPublished implements inventory.Products.
 func (r *ProductRepository) MarkLevelPublished(ctx context.Context, sku string, revision int64) error {
@@ -135,14 +116,7 @@ func NewReservationRepository() *ReservationRepository {
 
 // Get implements inventory.Reservations.
 func (r *ReservationRepository) Get(ctx context.Context, orderID string) (inventory.Reservation, error) {
-	res, ok, err := r.s.get(ctx, orderID)
-	if err != nil {
-		return inventory.Reservation{}, err
-	}
-	if !ok {
-		return inventory.Reservation{}, inventory.ErrNoReservation
-	}
-	return res, nil
+	return r.s.getOr(ctx, orderID, inventory.ErrNoReservation)
 }
 
 // Update implements inventory.Reservations.
