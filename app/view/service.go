@@ -35,7 +35,7 @@ func (s *Service) apply(ctx context.Context, orderID string, fn func(*Order)) er
 	_, err := s.store.UpdateOrder(ctx, orderID, func(o *Order) error {
 		before := o.Clone()
 		fn(o)
-		if !o.Same(before) {
+		if !o.Same(&before) {
 			o.Revision++
 		}
 		return nil
@@ -280,7 +280,7 @@ func (s *Service) Poisoned(ctx context.Context, orderID, service, message, reaso
 		before := o.Clone()
 		o.AddStep(Step{Step: "poisoned", Service: service, Ref: ref, At: at, CorrelationID: src.CorrelationID, TraceID: src.TraceID,
 			Detail: message + ": " + reason})
-		if !o.Same(before) {
+		if !o.Same(&before) {
 			o.Revision++
 		}
 		return nil
