@@ -94,11 +94,22 @@ func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now
 }
 
 // ListLevelsPending implements inventory.Products.
+// What the products hold per order is left out: copying the holds of every
+// pending product every round, under the store's lock, would cost what the
+// product holds (a SKU held for ten thousand orders) and hold up the holds.
 func (r *ProductRepository) ListLevelsPending(ctx context.Context, limit int) ([]inventory.Product, error) {
-	found, err := r.s.all(ctx, func(p *inventory.Product) bool { return p.LevelPending })
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var found []inventory.Product
+	r.s.mu.RLock()
+	for _, p := range r.s.items {
+		if p.LevelPending {
+			p.Holds, p.History = nil, slices.Clone(p.History)
+			found = append(found, p)
+		}
+	}
+	r.s.mu.RUnlock()
 	slices.SortFunc(found, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
 	if limit > 0 && len(found) > limit {
 		found = found[:limit]
