@@ -120,7 +120,7 @@ type memStore struct {
 	stock  map[string]view.StockLevel
 }
 
-func (m *memStore) UpdateOrder(_ context.Context, id string, fn func(*view.Order) error) (view.Order, error) {
+func (m *memStore) UpdateOrder(_ context.Context, id string, fn func(*view.Order) error) error {
 	o, ok := m.orders[id]
 	if !ok {
 		o = view.Order{ID: id}
@@ -128,12 +128,12 @@ func (m *memStore) UpdateOrder(_ context.Context, id string, fn func(*view.Order
 	o = o.Clone()
 	before := o.Revision
 	if err := fn(&o); err != nil {
-		return view.Order{}, err
+		return err
 	}
 	if o.Revision != before {
 		m.orders[id] = o
 	}
-	return o, nil
+	return nil
 }
 
 func (m *memStore) GetOrder(_ context.Context, id string) (view.Order, error) {

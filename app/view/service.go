@@ -32,7 +32,7 @@ func (s *Service) apply(ctx context.Context, orderID string, fn func(*Order)) er
 	if orderID == "" {
 		return fmt.Errorf("%w: no order id", messages.ErrInvalid)
 	}
-	_, err := s.store.UpdateOrder(ctx, orderID, func(o *Order) error {
+	err := s.store.UpdateOrder(ctx, orderID, func(o *Order) error {
 		before := o.Clone()
 		fn(o)
 		if !o.Same(&before) {
@@ -273,7 +273,7 @@ func (s *Service) Poisoned(ctx context.Context, orderID, service, message, reaso
 	if at.IsZero() {
 		at = s.now()
 	}
-	_, err := s.store.UpdateOrder(ctx, orderID, func(o *Order) error {
+	err := s.store.UpdateOrder(ctx, orderID, func(o *Order) error {
 		if o.Revision == 0 {
 			return nil // not in the view: nothing is stored
 		}

@@ -22,7 +22,7 @@ type orderStore struct {
 	orders map[string]app.Order
 }
 
-func (s *orderStore) UpdateOrder(_ context.Context, id string, fn func(*app.Order) error) (app.Order, error) {
+func (s *orderStore) UpdateOrder(_ context.Context, id string, fn func(*app.Order) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, ok := s.orders[id]
@@ -32,12 +32,12 @@ func (s *orderStore) UpdateOrder(_ context.Context, id string, fn func(*app.Orde
 	o = o.Clone()
 	before := o.Revision
 	if err := fn(&o); err != nil {
-		return app.Order{}, err
+		return err
 	}
 	if o.Revision != before {
 		s.orders[id] = o
 	}
-	return o, nil
+	return nil
 }
 
 func (s *orderStore) GetOrder(_ context.Context, id string) (app.Order, error) {

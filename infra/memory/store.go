@@ -60,6 +60,29 @@ func (s *store[T]) update(ctx context.Context, id string, fn func(*T) error) (T,
 	return work, nil
 }
 
+// change is update for a caller that does not read the result: what fn left
+// is stored itself, not a copy (it is a private copy already), one copy of
+// the item fewer a call.
+func (s *store[T]) change(ctx context.Context, id string, fn func(*T) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	work := s.fresh(id)
+	if cur, ok := s.items[id]; ok {
+		work = s.clone(cur)
+	}
+	before := s.rev(&work)
+	if err := fn(&work); err != nil {
+		return err
+	}
+	if s.rev(&work) != before {
+		s.items[id] = work
+	}
+	return nil
+}
+
 // modify runs fn on the stored item itself, under the lock and without copying
 // it, and stores what fn left unless it failed; false means there is no such
 // item (fn did not run). It costs what fn costs, whatever the size of the item
