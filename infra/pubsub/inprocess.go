@@ -24,7 +24,7 @@ import (
 // log fields of five trace lines; and counting what is in flight (drain) took a
 // goroutine per delivery and a second channel hop on top. Here a delivery is
 // one goroutine that hands the message over and waits for its ack (a copy
-// for each subscription but the first, and after a nack), and the
+// only when the topic has more subscriptions than one, or after a nack), and the
 // count of deliveries in flight is kept exact, under the lock that picks the
 // subscriptions a message goes to.
 //
@@ -107,16 +107,16 @@ func (p *inProcess) Publish(topic string, msgs ...*message.Message) error {
 			continue
 		}
 		p.add(len(subs)) // before delivering: a fast ack must not count first
-		// Each subscription acks a message of its own: the first takes the
-		// message itself, the others a copy each. Handlers only read what
-		// they are delivered, so the original stays as published for the
-		// copies that nacks bring, whichever subscription nacks.
-		for i, s := range subs {
-			m := msg
-			if i > 0 {
-				m = msg.Copy()
-			}
-			go p.deliver(s, msg, m)
+		if len(subs) == 1 {
+			// The only delivery takes the message itself; a nack, once its
+			// handler is done with it, brings a copy.
+			go p.deliver(subs[0], msg, msg)
+			continue
+		}
+		// Each subscription acks a message of its own; the original stays
+		// untouched for the copies that nacks bring.
+		for _, s := range subs {
+			go p.deliver(s, msg, msg.Copy())
 		}
 	}
 	return nil
