@@ -98,18 +98,13 @@ func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now
 // pending product every round, under the store's lock, would cost what the
 // product holds (a SKU held for ten thousand orders) and hold up the holds.
 func (r *ProductRepository) ListLevelsPending(ctx context.Context, limit int) ([]inventory.Product, error) {
-	if err := ctx.Err(); err != nil {
+	found, err := r.s.allCopied(ctx, func(p *inventory.Product) bool { return p.LevelPending }, func(p inventory.Product) inventory.Product {
+		p.Holds, p.History = nil, slices.Clone(p.History)
+		return p
+	})
+	if err != nil {
 		return nil, err
 	}
-	var found []inventory.Product
-	r.s.mu.RLock()
-	for _, p := range r.s.items {
-		if p.LevelPending {
-			p.Holds, p.History = nil, slices.Clone(p.History)
-			found = append(found, p)
-		}
-	}
-	r.s.mu.RUnlock()
 	slices.SortFunc(found, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
 	if limit > 0 && len(found) > limit {
 		found = found[:limit]
