@@ -1,10 +1,12 @@
 // Package apptest holds the fakes the use-case tests of app/* share: a publisher that records
-// what it was given and can fail its next calls, and a settable clock. It is test support: only
+// what it was given and can fail its next calls, and a settable clock; the tests of handlers and
+// cmd use the clock too, and a buffer that goroutines may write to. It is test support: only
 // _test.go files import it, and like every app package it needs nothing but messages and the
 // standard library.
 package apptest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -97,4 +99,25 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// Buffer is a bytes.Buffer that is safe for concurrent use: what a server's or a command's
+// goroutines log or print while a test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/orderflow/orderflow/app/outbox"
@@ -15,11 +14,7 @@ import (
 // publishes such steps. It takes the path of the handlers (publishPending). It
 // returns how many events it published, and goes on past a shipment that fails.
 func (s *Service) RelayUnpublished(ctx context.Context, olderThan time.Duration, limit int) (int, error) {
-	found, err := s.repo.ListUnpublished(ctx, s.now().Add(-olderThan), limit)
-	if err != nil {
-		return 0, fmt.Errorf("list shipments with unpublished events: %w", err)
-	}
-	return outbox.Relay(found, func(sh Shipment) (int, error) {
+	return outbox.Relay(ctx, s.repo.ListUnpublished, s.now().Add(-olderThan), limit, "shipments", func(sh Shipment) (int, error) {
 		return len(sh.Unpublished()), s.publishPending(ctx, sh)
 	})
 }

@@ -16,11 +16,7 @@ import (
 // decision), so the holds are settled before the event goes out. It returns how
 // many events it published, and goes on past a reservation that fails.
 func (s *Service) RelayUnpublished(ctx context.Context, olderThan time.Duration, limit int) (int, error) {
-	found, err := s.reservations.ListUnpublished(ctx, s.now().Add(-olderThan), limit)
-	if err != nil {
-		return 0, fmt.Errorf("list reservations with unpublished events: %w", err)
-	}
-	return outbox.Relay(found, func(r Reservation) (int, error) {
+	return outbox.Relay(ctx, s.reservations.ListUnpublished, s.now().Add(-olderThan), limit, "reservations", func(r Reservation) (int, error) {
 		cur, err := s.decide(ctx, r.OrderID, func(*Reservation) error { return nil })
 		if err != nil {
 			return 0, fmt.Errorf("reservation of order %s: %w", r.OrderID, err)

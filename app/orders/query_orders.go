@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/orderflow/orderflow/app/paging"
 )
@@ -47,12 +48,8 @@ func (s *Service) ListOrders(ctx context.Context, in ListOrders) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("list orders: %w", err)
 	}
-	page := Page{Orders: found}
-	if len(found) > limit {
-		page.Orders = found[:limit]
-		last := page.Orders[limit-1]
-		page.NextCursor = EncodeCursor(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
-	}
+	var page Page
+	page.Orders, page.NextCursor = paging.Cut(found, limit, func(o *Order) (time.Time, string) { return o.CreatedAt, o.ID })
 	return page, nil
 }
 

@@ -2,7 +2,6 @@ package orders
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/orderflow/orderflow/app/outbox"
@@ -17,11 +16,7 @@ import (
 // and the relay at once, is deduplicated by its consumers' state. It returns
 // how many events it published, and goes on past an order that fails.
 func (s *Service) RelayUnpublished(ctx context.Context, olderThan time.Duration, limit int) (int, error) {
-	found, err := s.repo.ListUnpublished(ctx, s.now().Add(-olderThan), limit)
-	if err != nil {
-		return 0, fmt.Errorf("list orders with unpublished events: %w", err)
-	}
-	return outbox.Relay(found, func(o Order) (int, error) {
+	return outbox.Relay(ctx, s.repo.ListUnpublished, s.now().Add(-olderThan), limit, "orders", func(o Order) (int, error) {
 		return len(o.Unpublished()), s.publishPending(ctx, o)
 	})
 }

@@ -78,11 +78,19 @@ func Publish[E any](ctx context.Context, pub Publisher, pending []E, correlation
 	return nil
 }
 
-// Relay finishes each aggregate found with events left unpublished (the
-// relay's round, see each service's RelayUnpublished): finish publishes what is
-// pending through the handlers' own path and says how many events. It goes on
-// past an aggregate that fails, and returns how many events it published.
-func Relay[A any](found []A, finish func(A) (int, error)) (int, error) {
+// Relay is a relay's round (see each service's RelayUnpublished): it lists
+// with list up to limit aggregates with events left unpublished since before
+// (what names them in errors: "orders"), and finishes each one: finish
+// publishes what is pending through the handlers' own path and says how many
+// events. It goes on past an aggregate that fails, and returns how many events
+// it published.
+func Relay[A any](ctx context.Context, list func(context.Context, time.Time, int) ([]A, error), before time.Time, limit int,
+	what string, finish func(A) (int, error),
+) (int, error) {
+	found, err := list(ctx, before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("list %s with unpublished events: %w", what, err)
+	}
 	relayed := 0
 	var errs []error
 	for _, a := range found {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,6 +96,50 @@ func TestFlush(t *testing.T) {
 			}
 			assert.Equal(t, tc.wantEvents, r.events)
 			assert.Equal(t, tc.wantMarks, marks)
+		})
+	}
+}
+
+func TestRelay(t *testing.T) {
+	t.Parallel()
+	before := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	errStore, errOne := errors.New("store down"), errors.New("one failed")
+	for _, tc := range []struct {
+		name     string
+		found    []int
+		listErr  error
+		failOn   int // the aggregate finish fails on (0: none)
+		wantN    int
+		wantErrs []error
+		wantText string
+	}{
+		{name: "every aggregate finished, events counted", found: []int{1, 2, 3}, wantN: 6},
+		{name: "nothing to relay", wantN: 0},
+		{name: "goes on past one that fails", found: []int{1, 2, 3}, failOn: 2, wantN: 4, wantErrs: []error{errOne}, wantText: "relay: one failed"},
+		{name: "a list that fails names what it lists", listErr: errStore, wantErrs: []error{errStore}, wantText: "list things with unpublished events: store down"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			list := func(_ context.Context, gotBefore time.Time, limit int) ([]int, error) {
+				assert.Equal(t, before, gotBefore)
+				assert.Equal(t, 10, limit)
+				return tc.found, tc.listErr
+			}
+			n, err := outbox.Relay(t.Context(), list, before, 10, "things", func(a int) (int, error) {
+				if a == tc.failOn {
+					return 0, errOne
+				}
+				return a, nil
+			})
+			assert.Equal(t, tc.wantN, n)
+			if len(tc.wantErrs) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			for _, want := range tc.wantErrs {
+				require.ErrorIs(t, err, want)
+			}
+			assert.EqualError(t, err, tc.wantText)
 		})
 	}
 }

@@ -47,3 +47,15 @@ func Decode(s string) (time.Time, string, error) {
 	}
 	return time.Unix(0, n).UTC(), id, nil
 }
+
+// Cut makes a page out of what a list read with Limit(limit)+1, the one more
+// telling whether another page follows: the first limit items, and the cursor
+// of the next page (the sort key of the page's last item, by key), or "" when
+// found is the last page.
+func Cut[T any](found []T, limit int, key func(*T) (time.Time, string)) ([]T, string) {
+	if len(found) <= limit {
+		return found, ""
+	}
+	page := found[:limit]
+	return page, Encode(key(&page[limit-1]))
+}

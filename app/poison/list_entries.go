@@ -3,6 +3,7 @@ package poison
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/orderflow/orderflow/app/paging"
 	"github.com/orderflow/orderflow/messages"
@@ -50,12 +51,8 @@ func (s *Service) List(ctx context.Context, in List) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("list poison queue: %w", err)
 	}
-	page := Page{Entries: found}
-	if len(found) > limit {
-		page.Entries = found[:limit]
-		last := page.Entries[limit-1]
-		page.NextCursor = EncodeCursor(Cursor{PoisonedAt: last.PoisonedAt, ID: last.ID})
-	}
+	var page Page
+	page.Entries, page.NextCursor = paging.Cut(found, limit, func(e *Entry) (time.Time, string) { return e.PoisonedAt, e.ID })
 	return page, nil
 }
 

@@ -49,3 +49,15 @@ type Message struct {
 type Republisher interface {
 	Republish(ctx context.Context, m Message) error
 }
+
+// StoredOnly is fn for an Update over a store whose read-modify-write hands fn
+// a fresh entry (Revision 0) when none is stored, as the memory and MongoDB
+// stores do: there, Update of a missing entry is ErrNotFound and stores nothing.
+func StoredOnly(fn func(*Entry) error) func(*Entry) error {
+	return func(e *Entry) error {
+		if e.Revision == 0 {
+			return ErrNotFound
+		}
+		return fn(e)
+	}
+}

@@ -1,7 +1,6 @@
 package view_test
 
 import (
-	"context"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/app/view"
+	"github.com/orderflow/orderflow/infra/memory"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -114,68 +114,21 @@ func TestAStatusKeepsItsFirstTime(t *testing.T) {
 	assert.Equal(t, messages.OrderStatusRejected, o.Status)
 }
 
-// memStore is the smallest view.Store, for the service's tests.
-type memStore struct {
-	orders map[string]view.Order
-	stock  map[string]view.StockLevel
+// stored is the revision of the order as st holds it.
+func stored(t *testing.T, st *memory.ViewStore, id string) int64 {
+	t.Helper()
+	o, err := st.GetOrder(t.Context(), id)
+	require.NoError(t, err)
+	return o.Revision
 }
-
-func (m *memStore) UpdateOrder(_ context.Context, id string, fn func(*view.Order) error) error {
-	o, ok := m.orders[id]
-	if !ok {
-		o = view.Order{ID: id}
-	}
-	o = o.Clone()
-	before := o.Revision
-	if err := fn(&o); err != nil {
-		return err
-	}
-	if o.Revision != before {
-		m.orders[id] = o
-	}
-	return nil
-}
-
-func (m *memStore) GetOrder(_ context.Context, id string) (view.Order, error) {
-	o, ok := m.orders[id]
-	if !ok {
-		return view.Order{}, view.ErrNotFound
-	}
-	return o, nil
-}
-
-func (m *memStore) ListOrders(context.Context, view.ListQuery) ([]view.Order, error) { return nil, nil }
-
-func (m *memStore) UpdateStock(_ context.Context, sku string, fn func(*view.StockLevel) error) (view.StockLevel, error) {
-	l := m.stock[sku]
-	l.SKU = sku
-	before := l.Revision
-	if err := fn(&l); err != nil {
-		return view.StockLevel{}, err
-	}
-	if l.Revision != before {
-		m.stock[sku] = l
-	}
-	return l, nil
-}
-
-func (m *memStore) GetStock(_ context.Context, sku string) (view.StockLevel, error) {
-	l, ok := m.stock[sku]
-	if !ok {
-		return view.StockLevel{}, view.ErrNotFound
-	}
-	return l, nil
-}
-
-func (m *memStore) ListStock(context.Context) ([]view.StockLevel, error) { return nil, nil }
 
 func TestService(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s *view.Service, st *memStore)
+		run  func(t *testing.T, s *view.Service, st *memory.ViewStore)
 	}{
-		{name: "an order is found only once placed", run: func(t *testing.T, s *view.Service, st *memStore) {
+		{name: "an order is found only once placed", run: func(t *testing.T, s *view.Service, st *memory.ViewStore) {
 			require.NoError(t, s.StockReserved(t.Context(), messages.StockReserved{OrderID: "o-1", Items: []messages.Item{{SKU: "A", Quantity: 1}}, OccurredAt: t0}, view.Source{}))
 			_, err := s.Order(t.Context(), "o-1")
 			require.ErrorIs(t, err, view.ErrNotFound)
@@ -185,20 +138,20 @@ func TestService(t *testing.T) {
 			assert.Equal(t, view.ReservationHeld, o.Reservation.Status)
 			assert.Equal(t, int64(2), o.Revision)
 		}},
-		{name: "a repeated event changes nothing", run: func(t *testing.T, s *view.Service, st *memStore) {
+		{name: "a repeated event changes nothing", run: func(t *testing.T, s *view.Service, st *memory.ViewStore) {
 			e := messages.OrderPlaced{OrderID: "o-1", CustomerID: "c", Items: []messages.Item{{SKU: "A", Quantity: 1}}, OccurredAt: t0}
 			require.NoError(t, s.OrderPlaced(t.Context(), e, view.Source{}))
 			require.NoError(t, s.OrderPlaced(t.Context(), e, view.Source{}))
-			assert.Equal(t, int64(1), st.orders["o-1"].Revision)
+			assert.Equal(t, int64(1), stored(t, st, "o-1"))
 		}},
-		{name: "malformed events are invalid", run: func(t *testing.T, s *view.Service, _ *memStore) {
+		{name: "malformed events are invalid", run: func(t *testing.T, s *view.Service, _ *memory.ViewStore) {
 			require.ErrorIs(t, s.OrderPlaced(t.Context(), messages.OrderPlaced{OrderID: "o-1"}, view.Source{}), messages.ErrInvalid)
 			require.ErrorIs(t, s.OrderStatus(t.Context(), "", messages.OrderStatusConfirmed, "", t0, view.Source{}), messages.ErrInvalid)
 			require.ErrorIs(t, s.OrderStatus(t.Context(), "o-1", "NOPE", "", t0, view.Source{}), messages.ErrInvalid)
 			require.ErrorIs(t, s.StockLevel(t.Context(), messages.StockLevel{SKU: "bad sku!", Revision: 1}, t0), messages.ErrInvalid)
 			require.ErrorIs(t, s.StockLevel(t.Context(), messages.StockLevel{SKU: "A"}, t0), messages.ErrInvalid)
 		}},
-		{name: "an older stock level never replaces a newer one", run: func(t *testing.T, s *view.Service, _ *memStore) {
+		{name: "an older stock level never replaces a newer one", run: func(t *testing.T, s *view.Service, _ *memory.ViewStore) {
 			require.NoError(t, s.StockLevel(t.Context(), messages.StockLevel{SKU: "A", OnHand: 5, Available: 5, Revision: 3}, t0))
 			require.NoError(t, s.StockLevel(t.Context(), messages.StockLevel{SKU: "A", OnHand: 9, Available: 9, Revision: 2}, t0))
 			l, err := s.Stock(t.Context(), "A")
@@ -209,7 +162,7 @@ func TestService(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, messages.StockLevel{SKU: "A", OnHand: 7, Reserved: 1, Available: 6, Revision: 4}, l.Message())
 		}},
-		{name: "a reply's order merges like its events", run: func(t *testing.T, s *view.Service, _ *memStore) {
+		{name: "a reply's order merges like its events", run: func(t *testing.T, s *view.Service, _ *memory.ViewStore) {
 			m := messages.Order{OrderID: "o-1", CustomerID: "c", Items: []messages.Item{{SKU: "A", Quantity: 1}}, Status: messages.OrderStatusPending,
 				History: []messages.StatusEntry{{Status: messages.OrderStatusPending, At: t0, CorrelationID: "corr"}}, CreatedAt: t0, UpdatedAt: t0}
 			require.NoError(t, s.MergeOrder(t.Context(), m, view.Source{}))
@@ -219,7 +172,7 @@ func TestService(t *testing.T) {
 			assert.Equal(t, m, o.Message())
 			assert.Len(t, o.Timeline, 1)
 		}},
-		{name: "a retry is a step, told once however often its notice comes", run: func(t *testing.T, s *view.Service, st *memStore) {
+		{name: "a retry is a step, told once however often its notice comes", run: func(t *testing.T, s *view.Service, st *memory.ViewStore) {
 			retried := func(attempt int, at time.Time) messages.MessageRetried {
 				return messages.MessageRetried{Service: view.ServiceInventory, Topic: messages.TopicOrderEvents, Handler: "inventory.order_events",
 					MessageUUID: "m-1", OrderID: "o-1", Attempt: attempt, Class: "unknown", Error: "store odd", DelayMS: 50, OccurredAt: at}
@@ -235,9 +188,9 @@ func TestService(t *testing.T) {
 			for _, e := range []messages.MessageRetried{retried(2, t0.Add(2*time.Millisecond)), retried(1, t0.Add(time.Millisecond)), retried(2, t0.Add(2*time.Millisecond)), retried(1, t0.Add(time.Millisecond))} {
 				require.NoError(t, s.Retried(t.Context(), e, view.Source{CorrelationID: "corr", TraceID: "trace-1"}))
 			}
-			rev := st.orders["o-1"].Revision
+			rev := stored(t, st, "o-1")
 			require.NoError(t, s.Retried(t.Context(), retried(1, t0.Add(time.Millisecond)), view.Source{CorrelationID: "corr", TraceID: "trace-1"}))
-			assert.Equal(t, rev, st.orders["o-1"].Revision, "a redelivered notice changes nothing")
+			assert.Equal(t, rev, stored(t, st, "o-1"), "a redelivered notice changes nothing")
 			// Another service's retry of the same message and attempt is a step of its own.
 			other := retried(1, t0.Add(4*time.Millisecond))
 			other.Service, other.Handler = view.ServiceDelivery, "delivery.order_events"
@@ -255,7 +208,7 @@ func TestService(t *testing.T) {
 			assert.Equal(t, "attempt 1 (unknown) of inventory.order_events on orders.events: store odd", o.Timeline[1].Detail)
 			assert.Contains(t, o.Timeline[2].Detail, "attempt 2")
 		}},
-		{name: "retries at one instant come in attempt order, before the poisoning", run: func(t *testing.T, s *view.Service, _ *memStore) {
+		{name: "retries at one instant come in attempt order, before the poisoning", run: func(t *testing.T, s *view.Service, _ *memory.ViewStore) {
 			require.NoError(t, s.OrderPlaced(t.Context(), messages.OrderPlaced{OrderID: "o-1", CustomerID: "c", Items: []messages.Item{{SKU: "A", Quantity: 1}}, OccurredAt: t0}, view.Source{}))
 			at := t0.Add(time.Second)
 			require.NoError(t, s.Poisoned(t.Context(), "o-1", view.ServiceInventory, "OrderPlaced", "odd", "m-1", at, view.Source{}))
@@ -271,7 +224,12 @@ func TestService(t *testing.T) {
 			}
 			assert.Equal(t, []string{"placed/", "retried/attempt 1", "retried/attempt 2", "retried/attempt 4", "retried/attempt 8", "retried/attempt 16", "poisoned/OrderPlaced: odd"}, steps)
 		}},
-		{name: "a shipment is found once known", run: func(t *testing.T, s *view.Service, _ *memStore) {
+		{name: "a poisoning of an order the view does not hold stores nothing", run: func(t *testing.T, s *view.Service, st *memory.ViewStore) {
+			require.NoError(t, s.Poisoned(t.Context(), "o-9", view.ServiceInventory, "StockLevelChanged", "odd", "m-1", t0, view.Source{}))
+			_, err := st.GetOrder(t.Context(), "o-9")
+			require.ErrorIs(t, err, view.ErrNotFound)
+		}},
+		{name: "a shipment is found once known", run: func(t *testing.T, s *view.Service, _ *memory.ViewStore) {
 			_, err := s.Shipment(t.Context(), "o-1")
 			require.ErrorIs(t, err, view.ErrNotFound)
 			require.NoError(t, s.ShipmentStatus(t.Context(), "o-1", messages.ShipmentStatusFailed, "nobody home", t0, t0.Add(time.Second), view.Source{}))
@@ -284,7 +242,7 @@ func TestService(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			st := &memStore{orders: map[string]view.Order{}, stock: map[string]view.StockLevel{}}
+			st := memory.NewViewStore()
 			tc.run(t, view.NewService(st, nil), st)
 		})
 	}

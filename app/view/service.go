@@ -228,12 +228,8 @@ func (s *Service) Orders(ctx context.Context, q ListOrders) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("list orders: %w", err)
 	}
-	page := Page{Orders: found}
-	if len(found) > limit {
-		page.Orders = found[:limit]
-		last := page.Orders[limit-1]
-		page.NextCursor = paging.Encode(last.CreatedAt, last.ID)
-	}
+	var page Page
+	page.Orders, page.NextCursor = paging.Cut(found, limit, func(o *Order) (time.Time, string) { return o.CreatedAt, o.ID })
 	return page, nil
 }
 
@@ -273,22 +269,13 @@ func (s *Service) Poisoned(ctx context.Context, orderID, service, message, reaso
 	if at.IsZero() {
 		at = s.now()
 	}
-	err := s.store.UpdateOrder(ctx, orderID, func(o *Order) error {
+	return s.apply(ctx, orderID, func(o *Order) {
 		if o.Revision == 0 {
-			return nil // not in the view: nothing is stored
+			return // not in the view: unchanged, so nothing is stored
 		}
-		before := o.Clone()
 		o.AddStep(Step{Step: "poisoned", Service: service, Ref: ref, At: at, CorrelationID: src.CorrelationID, TraceID: src.TraceID,
 			Detail: message + ": " + reason})
-		if !o.Same(&before) {
-			o.Revision++
-		}
-		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("view of order %s: %w", orderID, err)
-	}
-	return nil
 }
 
 // Retried records that a service retried a message about an order: a step

@@ -8,13 +8,13 @@ import (
 	"net"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/app/apptest"
 	"github.com/orderflow/orderflow/cmd/internal/load"
 )
 
@@ -72,7 +72,7 @@ func TestRun_nullServer(t *testing.T) {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	ctx, cancel := context.WithCancel(t.Context())
-	var stderr syncBuffer
+	var stderr apptest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-null-server", addr}, io.Discard, &stderr) }()
 	// The generator's own run against it is the proof that it serves.
@@ -91,21 +91,4 @@ func TestRun_nullServer(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the null server did not stop within 10 s")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 
 	// Named so: the chaos suite of this package has a func load.
 	loadgen "github.com/orderflow/orderflow/cmd/internal/load"
+	"github.com/orderflow/orderflow/cmd/internal/wiring"
 )
 
 // BenchmarkE2EKafka measures the system in its Kafka mode as a user runs it:
@@ -49,6 +51,12 @@ import (
 // KAFKA_PARTITIONS (4) sizes the topics; each phase runs BENCH_LOAD_DURATION
 // (2 s) once, whatever b.N. BENCH_PORT_BASE, if set, puts the gateway's API on
 // that port and the four ops ports on the next four.
+//
+// BENCH_KAFKA_INPROCESS=1 runs the four services in the benchmark's process
+// instead, each as RunProcess runs it in a process of its own (a producer,
+// consumer groups and memory stores of its own), so that a CPU profile sees
+// them: BENCH_CPUPROFILE=FILE writes one of the orders phase (the closed
+// model) to FILE, of whichever processes run in this one.
 func BenchmarkE2EKafka(b *testing.B) {
 	brokers := os.Getenv("KAFKA_BROKERS")
 	if brokers == "" {
@@ -81,7 +89,10 @@ func BenchmarkE2EKafka(b *testing.B) {
 	sync64 := brokerSyncRate(b, k, "bench.raw.sync", partitions, 64, d)
 
 	const token = "bench-operator-token-0001"
-	bin := buildBinaryTB(b)
+	var bin string
+	if os.Getenv("BENCH_KAFKA_INPROCESS") == "" {
+		bin = buildBinaryTB(b)
+	}
 	addrs := benchAddrs(b, 5)
 	env := []string{
 		"KAFKA_BROKERS=" + brokers, "KAFKA_TOPIC_PREFIX=" + k.prefix, "KAFKA_PARTITIONS=" + strconv.Itoa(partitions),
@@ -91,7 +102,14 @@ func BenchmarkE2EKafka(b *testing.B) {
 		"SEED_DEMO=false", "COURIER=manual", "SAGA_STUCK_AFTER=0", "LOG_LEVEL=warn",
 		"API_KEYS=" + token + "=operator", "RATE_LIMIT_OPERATOR=off",
 	}
+	inProcess := os.Getenv("BENCH_KAFKA_INPROCESS") != ""
+	if inProcess {
+		startBenchInProcess(b, env, addrs)
+	}
 	for i, name := range []string{"orders", "inventory", "delivery", "gateway"} {
+		if inProcess {
+			break
+		}
 		penv := append(env, "OPS_ADDR="+addrs[i+1])
 		if name == "gateway" {
 			penv = append(penv, "HTTP_ADDR="+addrs[0])
@@ -106,15 +124,19 @@ func BenchmarkE2EKafka(b *testing.B) {
 	b.Cleanup(null.Close)
 	// Every message the system's topics receive during the orders phase:
 	// commands, events, replies (the GETs that poll each order included).
-	before := k.messagesTB(b)
-	var carried int64
+	var before, carried int64
 	var e loadgen.E2E
 	var err error
 	// b.Loop calls this function once: the load runs once, in the first iteration.
 	for first := true; b.Loop(); first = false {
 		if first {
 			e, err = loadgen.MeasureE2E(b.Context(), loadgen.BenchConfig(token, d), url, null.URL, func(phase string) {
-				if phase == "orders" {
+				switch phase {
+				case "orders_ref":
+					before = k.messagesTB(b)
+					startCPUProfile(b)
+				case "orders":
+					pprof.StopCPUProfile()
 					carried = k.messagesTB(b) - before
 				}
 			})
@@ -133,6 +155,62 @@ func BenchmarkE2EKafka(b *testing.B) {
 	b.ReportMetric(loadgen.Ratio(msgPerS, raw), "msgs/broker")
 	b.ReportMetric(loadgen.Ratio(e.Reads.ReadsPerSecond, e.ReadsRef.ReadsPerSecond), "gets/null")
 	b.ReportMetric(e.HalfRate.Latency["post"].P99, "half-rate-post-p99-ms")
+}
+
+// startBenchInProcess runs the four services in this process, each as
+// RunProcess runs it in a process of its own (its own producer, consumer
+// groups and memory stores), with env and the addresses of benchAddrs, and
+// waits until each one's ops port listens; they stop when the benchmark ends.
+// The environment is the process's: each service reads its OPS_ADDR before
+// the next one is set.
+func startBenchInProcess(b *testing.B, env, addrs []string) {
+	b.Helper()
+	for _, kv := range append(env, "HTTP_ADDR="+addrs[0]) {
+		k, v, _ := strings.Cut(kv, "=")
+		b.Setenv(k, v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	b.Cleanup(func() { cancel(); wg.Wait() })
+	for i, service := range []string{"orders", "inventory", "delivery", "gateway"} {
+		b.Setenv("OPS_ADDR", addrs[i+1])
+		wg.Go(func() {
+			if err := wiring.RunProcess(ctx, []string{service}); err != nil && ctx.Err() == nil {
+				b.Errorf("%s: %v", service, err)
+			}
+		})
+		client := &http.Client{Timeout: 2 * time.Second}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if resp, err := client.Get("http://" + addrs[i+1] + "/healthz"); err == nil {
+				resp.Body.Close()
+				break
+			}
+			require.False(b, time.Now().After(deadline), "%s does not answer on %s within 60 s", service, addrs[i+1])
+			select {
+			case <-b.Context().Done():
+				b.FailNow()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// startCPUProfile starts a CPU profile into BENCH_CPUPROFILE, if set;
+// pprof.StopCPUProfile (a no-op without one) ends it.
+func startCPUProfile(b *testing.B) {
+	b.Helper()
+	path := os.Getenv("BENCH_CPUPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	require.NoError(b, err)
+	require.NoError(b, pprof.StartCPUProfile(f))
+	b.Cleanup(func() {
+		pprof.StopCPUProfile()
+		require.NoError(b, f.Close())
+	})
 }
 
 // benchLoadDuration is BENCH_LOAD_DURATION, or 2 s.

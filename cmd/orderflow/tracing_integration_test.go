@@ -123,6 +123,7 @@ type otlpSpan struct {
 	TraceID, SpanID, ParentID string
 	Kind                      tracepb.Span_SpanKind
 	Attr                      map[string]string
+	Start, End                time.Time
 }
 
 // otlpReceiver is an OTLP/HTTP trace receiver: it takes protobuf
@@ -138,7 +139,7 @@ func (r *otlpReceiver) all() []otlpSpan {
 	return slices.Clone(r.spans)
 }
 
-func startOTLPReceiver(t *testing.T, addr string) *otlpReceiver {
+func startOTLPReceiver(t testing.TB, addr string) *otlpReceiver {
 	t.Helper()
 	r := &otlpReceiver{}
 	mux := http.NewServeMux()
@@ -199,6 +200,8 @@ func (r *otlpReceiver) add(export *coltracepb.ExportTraceServiceRequest) {
 					Service: service, Name: s.GetName(), Kind: s.GetKind(), Attr: attrs,
 					TraceID: hex.EncodeToString(s.GetTraceId()), SpanID: hex.EncodeToString(s.GetSpanId()),
 					ParentID: hex.EncodeToString(s.GetParentSpanId()),
+					Start:    time.Unix(0, int64(s.GetStartTimeUnixNano())), //nolint:gosec // nanoseconds since 1970 fit
+					End:      time.Unix(0, int64(s.GetEndTimeUnixNano())),   //nolint:gosec // nanoseconds since 1970 fit
 				})
 			}
 		}

@@ -269,20 +269,29 @@ func orderID(r *http.Request) (string, bool) {
 }
 
 func (a *api) getOrder(w http.ResponseWriter, r *http.Request) {
+	if o, ok := a.viewOrder(w, r); ok {
+		writeJSON(w, http.StatusOK, toOrderResponse(o.Message()))
+	}
+}
+
+// viewOrder reads the order of the {id} path parameter from the view, unless
+// the guard looked it up already; false means it answered the request (404
+// or 503).
+func (a *api) viewOrder(w http.ResponseWriter, r *http.Request) (view.Order, bool) {
 	id, ok := orderID(r)
 	if !ok {
 		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
-		return
+		return view.Order{}, false
 	}
-	o, ok := lookedUpOrder(r.Context())
-	if !ok {
-		var err error
-		if o, err = a.views.Order(r.Context(), id); err != nil {
-			a.viewAnswerFailed(w, r, err, "no order with this id")
-			return
-		}
+	if o, ok := lookedUpOrder(r.Context()); ok {
+		return o, true
 	}
-	writeJSON(w, http.StatusOK, toOrderResponse(o.Message()))
+	o, err := a.views.Order(r.Context(), id)
+	if err != nil {
+		a.viewAnswerFailed(w, r, err, "no order with this id")
+		return view.Order{}, false
+	}
+	return o, true
 }
 
 // viewAnswerFailed answers a query the view did not answer: 404 for what it

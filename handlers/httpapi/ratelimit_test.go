@@ -2,37 +2,19 @@ package httpapi_test
 
 import (
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/app/apptest"
 	"github.com/orderflow/orderflow/handlers/httpapi"
 )
 
-// clock is a test clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func limitedServer(t *testing.T) (*apiServer, *clock) {
+func limitedServer(t *testing.T) (*apiServer, *apptest.Clock) {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := apptest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	s := newServerWith(t, newFakeRequester(), httpapi.Config{
 		Now:                clk.Now,
 		RateLimits:         map[httpapi.Role]httpapi.Limit{httpapi.RoleCustomer: {Rate: 1, Burst: 3}},
@@ -65,11 +47,11 @@ func TestRateLimitPerPrincipal(t *testing.T) {
 	assert.Equal(t, http.StatusOK, get(custB).Status, "another customer has its own bucket")
 	assert.Equal(t, http.StatusOK, get(operator).Status, "a role without a limit is not limited")
 
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	assert.Equal(t, http.StatusOK, get(custA).Status, "one token back after a second")
 	assert.Equal(t, http.StatusTooManyRequests, get(custA).Status)
 
-	clk.advance(10 * time.Second)
+	clk.Advance(10 * time.Second)
 	for i := range 3 {
 		assert.Equal(t, http.StatusOK, get(custA).Status, "the whole burst again, request %d", i+1)
 	}
@@ -91,7 +73,7 @@ func TestRateLimitPerAddressWithoutCredentials(t *testing.T) {
 	assert.Equal(t, http.StatusOK, get(custA).Status, "valid credentials are counted on their principal")
 	assert.Equal(t, http.StatusOK, s.do(t, request{Method: http.MethodGet, Path: "/healthz"}).Status, "probes are not limited")
 
-	clk.advance(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	assert.Equal(t, http.StatusUnauthorized, get(badToken).Status)
 	assert.Empty(t, s.fake.Sent()[1:], "only the customer's request was sent")
 }

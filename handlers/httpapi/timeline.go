@@ -23,18 +23,9 @@ type timelineResponse struct {
 // getTimeline serves GET /orders/{id}/timeline: every step of the order, in
 // causal order, whichever service took it, from the view.
 func (a *api) getTimeline(w http.ResponseWriter, r *http.Request) {
-	id, ok := orderID(r)
+	o, ok := a.viewOrder(w, r)
 	if !ok {
-		writeProblem(w, r, http.StatusNotFound, "Not Found", "no order with this id")
 		return
-	}
-	o, ok := lookedUpOrder(r.Context())
-	if !ok {
-		var err error
-		if o, err = a.views.Order(r.Context(), id); err != nil {
-			a.viewAnswerFailed(w, r, err, "no order with this id")
-			return
-		}
 	}
 	out := timelineResponse{OrderID: o.ID, Status: o.Status, Steps: make([]timelineStepResponse, len(o.Timeline))}
 	for i, s := range o.Timeline {

@@ -1,9 +1,7 @@
 package view_test
 
 import (
-	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,51 +11,9 @@ import (
 
 	app "github.com/orderflow/orderflow/app/view"
 	"github.com/orderflow/orderflow/handlers/view"
+	"github.com/orderflow/orderflow/infra/memory"
 	"github.com/orderflow/orderflow/messages"
 )
-
-// orderStore is an app/view store of orders only, enough for the handlers.
-type orderStore struct {
-	mu     sync.Mutex
-	orders map[string]app.Order
-}
-
-func (s *orderStore) UpdateOrder(_ context.Context, id string, fn func(*app.Order) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o, ok := s.orders[id]
-	if !ok {
-		o = app.Order{ID: id}
-	}
-	o = o.Clone()
-	before := o.Revision
-	if err := fn(&o); err != nil {
-		return err
-	}
-	if o.Revision != before {
-		s.orders[id] = o
-	}
-	return nil
-}
-
-func (s *orderStore) GetOrder(_ context.Context, id string) (app.Order, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o, ok := s.orders[id]
-	if !ok {
-		return app.Order{}, app.ErrNotFound
-	}
-	return o, nil
-}
-
-func (*orderStore) ListOrders(context.Context, app.ListQuery) ([]app.Order, error) { return nil, nil }
-func (*orderStore) UpdateStock(context.Context, string, func(*app.StockLevel) error) (app.StockLevel, error) {
-	return app.StockLevel{}, nil
-}
-func (*orderStore) GetStock(context.Context, string) (app.StockLevel, error) {
-	return app.StockLevel{}, app.ErrNotFound
-}
-func (*orderStore) ListStock(context.Context) ([]app.StockLevel, error) { return nil, nil }
 
 func TestRetryHandler(t *testing.T) {
 	t.Parallel()
@@ -90,7 +46,7 @@ func TestRetryHandler(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			st := &orderStore{orders: map[string]app.Order{}}
+			st := memory.NewViewStore()
 			svc := app.NewService(st, nil)
 			h := view.RetryHandler(svc)
 			msg := tc.msg(t)
@@ -101,11 +57,13 @@ func TestRetryHandler(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.NoError(t, h(msg), "a redelivered notice")
-			o := st.orders["o-1"]
-			require.Len(t, o.Timeline, tc.wantSteps)
+			o, err := st.GetOrder(t.Context(), "o-1")
 			if tc.wantSteps == 0 {
+				require.ErrorIs(t, err, app.ErrNotFound, "nothing stored")
 				return
 			}
+			require.NoError(t, err)
+			require.Len(t, o.Timeline, tc.wantSteps)
 			s := o.Timeline[0]
 			assert.Equal(t, "retried", s.Step)
 			assert.Equal(t, "inventory", s.Service)

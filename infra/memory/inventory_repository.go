@@ -27,24 +27,12 @@ func NewProductRepository() *ProductRepository {
 
 // Get implements inventory.Products.
 func (r *ProductRepository) Get(ctx context.Context, sku string) (inventory.Product, error) {
-	p, ok, err := r.s.get(ctx, sku)
-	if err != nil {
-		return inventory.Product{}, err
-	}
-	if !ok {
-		return inventory.Product{}, inventory.ErrUnknownSKU
-	}
-	return p, nil
+	return r.s.getOr(ctx, sku, inventory.ErrUnknownSKU)
 }
 
 // List implements inventory.Products.
 func (r *ProductRepository) List(ctx context.Context) ([]inventory.Product, error) {
-	all, err := r.s.all(ctx, func(*inventory.Product) bool { return true })
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(all, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
-	return all, nil
+	return r.s.find(ctx, func(*inventory.Product) bool { return true }, productsBySKU, 0)
 }
 
 // Update implements inventory.Products.
@@ -98,19 +86,13 @@ func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now
 // pending product every round, under the store's lock, would cost what the
 // product holds (a SKU held for ten thousand orders) and hold up the holds.
 func (r *ProductRepository) ListLevelsPending(ctx context.Context, limit int) ([]inventory.Product, error) {
-	found, err := r.s.allCopied(ctx, func(p *inventory.Product) bool { return p.LevelPending }, func(p inventory.Product) inventory.Product {
+	return r.s.findCopied(ctx, func(p *inventory.Product) bool { return p.LevelPending }, func(p inventory.Product) inventory.Product {
 		p.Holds, p.History = nil, slices.Clone(p.History)
 		return p
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) })
-	if limit > 0 && len(found) > limit {
-		found = found[:limit]
-	}
-	return found, nil
+	}, productsBySKU, limit)
 }
+
+func productsBySKU(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) }
 
 // MarkLevelPublished implements inventory.Products.
 func (r *ProductRepository) MarkLevelPublished(ctx context.Context, sku string, revision int64) error {
@@ -141,14 +123,7 @@ func NewReservationRepository() *ReservationRepository {
 
 // Get implements inventory.Reservations.
 func (r *ReservationRepository) Get(ctx context.Context, orderID string) (inventory.Reservation, error) {
-	res, ok, err := r.s.get(ctx, orderID)
-	if err != nil {
-		return inventory.Reservation{}, err
-	}
-	if !ok {
-		return inventory.Reservation{}, inventory.ErrNoReservation
-	}
-	return res, nil
+	return r.s.getOr(ctx, orderID, inventory.ErrNoReservation)
 }
 
 // Update implements inventory.Reservations.

@@ -3,7 +3,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -28,14 +27,7 @@ func NewOrderRepository() *OrderRepository {
 
 // Get implements orders.Repository.
 func (r *OrderRepository) Get(ctx context.Context, id string) (orders.Order, error) {
-	o, ok, err := r.s.get(ctx, id)
-	if err != nil {
-		return orders.Order{}, err
-	}
-	if !ok {
-		return orders.Order{}, orders.ErrNotFound
-	}
-	return o, nil
+	return r.s.getOr(ctx, id, orders.ErrNotFound)
 }
 
 // Update implements orders.Repository.
@@ -45,25 +37,17 @@ func (r *OrderRepository) Update(ctx context.Context, id string, fn func(*orders
 
 // List implements orders.Repository with a scan: fine for the embedded mode's sizes.
 func (r *OrderRepository) List(ctx context.Context, q orders.ListQuery) ([]orders.Order, error) {
-	found, err := r.s.all(ctx, func(o *orders.Order) bool {
+	return r.s.find(ctx, func(o *orders.Order) bool {
 		if q.CustomerID != "" && o.CustomerID != q.CustomerID {
 			return false
 		}
 		if q.Status != "" && o.Status != q.Status {
 			return false
 		}
-		return q.After == nil || newerFirst(o, q.After) > 0
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b orders.Order) int {
-		return newerFirst(&a, &orders.Cursor{CreatedAt: b.CreatedAt, ID: b.ID})
-	})
-	if q.Limit > 0 && len(found) > q.Limit {
-		found = found[:q.Limit]
-	}
-	return found, nil
+		return q.After == nil || newestFirst(o.CreatedAt, o.ID, q.After.CreatedAt, q.After.ID) > 0
+	}, func(a, b orders.Order) int {
+		return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID)
+	}, q.Limit)
 }
 
 // ListUnpublished implements orders.Repository.
@@ -76,11 +60,13 @@ func (r *OrderRepository) ListAwaiting(ctx context.Context, before time.Time, li
 	return r.s.oldestFirst(ctx, before, limit, func(o *orders.Order) time.Time { return o.AwaitingSince }, func(o *orders.Order) string { return o.ID })
 }
 
-// newerFirst compares an order's sort key with a cursor: > 0 when the order comes
-// after the cursor in newest-first order (older, or as old with a smaller id).
-func newerFirst(o *orders.Order, c *orders.Cursor) int {
-	if o.CreatedAt.Equal(c.CreatedAt) {
-		return strings.Compare(c.ID, o.ID)
+// newestFirst compares the sort key (at, id) of an item of a newest-first
+// list with a cursor's (cAt, cID): > 0 when the item comes after the cursor
+// (older, or as old with a smaller id). Orders, their views and poison queue
+// entries are all listed so.
+func newestFirst(at time.Time, id string, cAt time.Time, cID string) int {
+	if at.Equal(cAt) {
+		return strings.Compare(cID, id)
 	}
-	return cmp.Compare(c.CreatedAt.UnixNano(), o.CreatedAt.UnixNano())
+	return cmp.Compare(cAt.UnixNano(), at.UnixNano())
 }

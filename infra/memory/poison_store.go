@@ -1,10 +1,7 @@
 package memory
 
 import (
-	"cmp"
 	"context"
-	"slices"
-	"strings"
 
 	"github.com/orderflow/orderflow/app/poison"
 )
@@ -40,51 +37,22 @@ func (r *PoisonStore) Save(ctx context.Context, e poison.Entry) error {
 
 // Get implements poison.Store.
 func (r *PoisonStore) Get(ctx context.Context, id string) (poison.Entry, error) {
-	e, ok, err := r.s.get(ctx, id)
-	if err != nil {
-		return poison.Entry{}, err
-	}
-	if !ok {
-		return poison.Entry{}, poison.ErrNotFound
-	}
-	return e, nil
+	return r.s.getOr(ctx, id, poison.ErrNotFound)
 }
 
 // Update implements poison.Store.
 func (r *PoisonStore) Update(ctx context.Context, id string, fn func(*poison.Entry) error) (poison.Entry, error) {
-	return r.s.update(ctx, id, func(e *poison.Entry) error {
-		if e.Revision == 0 {
-			return poison.ErrNotFound
-		}
-		return fn(e)
-	})
+	return r.s.update(ctx, id, poison.StoredOnly(fn))
 }
 
 // List implements poison.Store with a scan: a poison queue is small.
 func (r *PoisonStore) List(ctx context.Context, q poison.ListQuery) ([]poison.Entry, error) {
-	found, err := r.s.all(ctx, func(e *poison.Entry) bool {
+	return r.s.find(ctx, func(e *poison.Entry) bool {
 		if q.Status != "" && e.Status != q.Status {
 			return false
 		}
-		return q.After == nil || poisonNewerFirst(e, q.After) > 0
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b poison.Entry) int {
-		return poisonNewerFirst(&a, &poison.Cursor{PoisonedAt: b.PoisonedAt, ID: b.ID})
-	})
-	if q.Limit > 0 && len(found) > q.Limit {
-		found = found[:q.Limit]
-	}
-	return found, nil
-}
-
-// poisonNewerFirst compares an entry's sort key with a cursor: > 0 when the
-// entry comes after the cursor in newest-first order.
-func poisonNewerFirst(e *poison.Entry, c *poison.Cursor) int {
-	if e.PoisonedAt.Equal(c.PoisonedAt) {
-		return strings.Compare(c.ID, e.ID)
-	}
-	return cmp.Compare(c.PoisonedAt.UnixNano(), e.PoisonedAt.UnixNano())
+		return q.After == nil || newestFirst(e.PoisonedAt, e.ID, q.After.PoisonedAt, q.After.ID) > 0
+	}, func(a, b poison.Entry) int {
+		return newestFirst(a.PoisonedAt, a.ID, b.PoisonedAt, b.ID)
+	}, q.Limit)
 }

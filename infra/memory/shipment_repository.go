@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/orderflow/orderflow/app/delivery"
@@ -26,14 +25,7 @@ func NewShipmentRepository() *ShipmentRepository {
 
 // Get implements delivery.Repository.
 func (r *ShipmentRepository) Get(ctx context.Context, orderID string) (delivery.Shipment, error) {
-	s, ok, err := r.s.get(ctx, orderID)
-	if err != nil {
-		return delivery.Shipment{}, err
-	}
-	if !ok {
-		return delivery.Shipment{}, delivery.ErrNotFound
-	}
-	return s, nil
+	return r.s.getOr(ctx, orderID, delivery.ErrNotFound)
 }
 
 // Update implements delivery.Repository.
@@ -43,17 +35,9 @@ func (r *ShipmentRepository) Update(ctx context.Context, orderID string, fn func
 
 // ListDue implements delivery.Repository, soonest first.
 func (r *ShipmentRepository) ListDue(ctx context.Context, now time.Time, limit int) ([]delivery.Shipment, error) {
-	due, err := r.s.all(ctx, func(s *delivery.Shipment) bool {
+	return r.s.find(ctx, func(s *delivery.Shipment) bool {
 		return !s.NextStepAt.IsZero() && !s.NextStepAt.After(now)
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(due, func(a, b delivery.Shipment) int { return a.NextStepAt.Compare(b.NextStepAt) })
-	if limit > 0 && len(due) > limit {
-		due = due[:limit]
-	}
-	return due, nil
+	}, func(a, b delivery.Shipment) int { return a.NextStepAt.Compare(b.NextStepAt) }, limit)
 }
 
 // ListUnpublished implements delivery.Repository.

@@ -2,10 +2,8 @@ package memory
 
 import (
 	"context"
-	"slices"
 	"strings"
 
-	"github.com/orderflow/orderflow/app/orders"
 	"github.com/orderflow/orderflow/app/view"
 )
 
@@ -36,34 +34,19 @@ func (s *ViewStore) UpdateOrder(ctx context.Context, id string, fn func(*view.Or
 
 // GetOrder implements view.Store.
 func (s *ViewStore) GetOrder(ctx context.Context, id string) (view.Order, error) {
-	o, ok, err := s.orders.get(ctx, id)
-	if err != nil {
-		return view.Order{}, err
-	}
-	if !ok {
-		return view.Order{}, view.ErrNotFound
-	}
-	return o, nil
+	return s.orders.getOr(ctx, id, view.ErrNotFound)
 }
 
 // ListOrders implements view.Store with a scan, like OrderRepository.List.
 func (s *ViewStore) ListOrders(ctx context.Context, q view.ListQuery) ([]view.Order, error) {
-	found, err := s.orders.all(ctx, func(o *view.Order) bool {
+	return s.orders.find(ctx, func(o *view.Order) bool {
 		if !o.Placed || (q.CustomerID != "" && o.CustomerID != q.CustomerID) || (q.Status != "" && o.Status != q.Status) {
 			return false
 		}
-		return q.After == nil || newerFirst(&orders.Order{ID: o.ID, CreatedAt: o.CreatedAt}, &orders.Cursor{CreatedAt: q.After.CreatedAt, ID: q.After.ID}) > 0
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(found, func(a, b view.Order) int {
-		return newerFirst(&orders.Order{ID: a.ID, CreatedAt: a.CreatedAt}, &orders.Cursor{CreatedAt: b.CreatedAt, ID: b.ID})
-	})
-	if q.Limit > 0 && len(found) > q.Limit {
-		found = found[:q.Limit]
-	}
-	return found, nil
+		return q.After == nil || newestFirst(o.CreatedAt, o.ID, q.After.CreatedAt, q.After.ID) > 0
+	}, func(a, b view.Order) int {
+		return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID)
+	}, q.Limit)
 }
 
 // UpdateStock implements view.Store.
@@ -73,22 +56,11 @@ func (s *ViewStore) UpdateStock(ctx context.Context, sku string, fn func(*view.S
 
 // GetStock implements view.Store.
 func (s *ViewStore) GetStock(ctx context.Context, sku string) (view.StockLevel, error) {
-	l, ok, err := s.stock.get(ctx, sku)
-	if err != nil {
-		return view.StockLevel{}, err
-	}
-	if !ok {
-		return view.StockLevel{}, view.ErrNotFound
-	}
-	return l, nil
+	return s.stock.getOr(ctx, sku, view.ErrNotFound)
 }
 
 // ListStock implements view.Store.
 func (s *ViewStore) ListStock(ctx context.Context) ([]view.StockLevel, error) {
-	all, err := s.stock.all(ctx, func(*view.StockLevel) bool { return true })
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(all, func(a, b view.StockLevel) int { return strings.Compare(a.SKU, b.SKU) })
-	return all, nil
+	return s.stock.find(ctx, func(*view.StockLevel) bool { return true },
+		func(a, b view.StockLevel) int { return strings.Compare(a.SKU, b.SKU) }, 0)
 }

@@ -4,7 +4,6 @@ package mongo_test
 
 import (
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -22,12 +21,8 @@ import (
 // stale when the other writes, and then it must decide on what is stored.
 func TestUpdateWritesOnAGuessOnlyWhenTheGuessIsWhatIsStored(t *testing.T) {
 	t.Parallel()
-	db := freshDatabase(t)
-	counter := mongostore.NewCommandCounter()
-	counted, err := mongostore.Connect(t.Context(), os.Getenv("MONGODB_URI"), counter.Monitor())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = counted.Disconnect(t.Context()) })
-	mine := mongostore.NewOrderRepository(counted.Database(db.Name()))
+	db, counted, counter := countedDatabase(t)
+	mine := mongostore.NewOrderRepository(counted)
 	theirs := mongostore.NewOrderRepository(db)
 	ctx := t.Context()
 	now := time.Now()
@@ -69,7 +64,7 @@ func TestUpdateWritesOnAGuessOnlyWhenTheGuessIsWhatIsStored(t *testing.T) {
 	// A repository that remembers nothing of it (another process, a restart)
 	// guesses there is none: the insert fails on the duplicate _id, and the
 	// placing runs again on the read order (a redelivered PlaceOrder).
-	restarted := mongostore.NewOrderRepository(counted.Database(db.Name()))
+	restarted := mongostore.NewOrderRepository(counted)
 	sawNew = nil
 	before := counter.Snapshot()
 	o, err = restarted.Update(ctx, "order-1", func(o *orders.Order) error {
@@ -124,16 +119,12 @@ func TestUpdateWritesOnAGuessOnlyWhenTheGuessIsWhatIsStored(t *testing.T) {
 // matches nothing and the read finds no hold: no change, counted once.
 func TestSettleKnowsTheHoldsItPlaced(t *testing.T) {
 	t.Parallel()
-	db := freshDatabase(t)
-	counter := mongostore.NewCommandCounter()
-	counted, err := mongostore.Connect(t.Context(), os.Getenv("MONGODB_URI"), counter.Monitor())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = counted.Disconnect(t.Context()) })
-	mine := mongostore.NewProductRepository(counted.Database(db.Name()))
+	db, counted, counter := countedDatabase(t)
+	mine := mongostore.NewProductRepository(counted)
 	theirs := mongostore.NewProductRepository(db)
 	ctx := t.Context()
 	now := time.Now()
-	_, err = theirs.Update(ctx, "SKU-1", func(p *inventory.Product) error { return p.SetOnHand(10, now) })
+	_, err := theirs.Update(ctx, "SKU-1", func(p *inventory.Product) error { return p.SetOnHand(10, now) })
 	require.NoError(t, err)
 	commands := func(do func() error) map[string]int64 {
 		before := counter.Snapshot()

@@ -29,56 +29,32 @@ import (
 
 func TestOrderRepository(t *testing.T) {
 	t.Parallel()
-	repotest.Orders(t, func(t *testing.T) orders.Repository {
-		r := mongostore.NewOrderRepository(freshDatabase(t))
-		require.NoError(t, r.EnsureIndexes(t.Context()))
-		return r
-	})
+	repotest.Orders(t, func(t *testing.T) orders.Repository { return indexed(t, mongostore.NewOrderRepository) })
 }
 
 func TestProductRepository(t *testing.T) {
 	t.Parallel()
-	repotest.Products(t, func(t *testing.T) inventory.Products {
-		r := mongostore.NewProductRepository(freshDatabase(t))
-		require.NoError(t, r.EnsureIndexes(t.Context()))
-		return r
-	})
+	repotest.Products(t, func(t *testing.T) inventory.Products { return indexed(t, mongostore.NewProductRepository) })
 }
 
 func TestReservationRepository(t *testing.T) {
 	t.Parallel()
-	repotest.Reservations(t, func(t *testing.T) inventory.Reservations {
-		r := mongostore.NewReservationRepository(freshDatabase(t))
-		require.NoError(t, r.EnsureIndexes(t.Context()))
-		return r
-	})
+	repotest.Reservations(t, func(t *testing.T) inventory.Reservations { return indexed(t, mongostore.NewReservationRepository) })
 }
 
 func TestShipmentRepository(t *testing.T) {
 	t.Parallel()
-	repotest.Shipments(t, func(t *testing.T) delivery.Repository {
-		r := mongostore.NewShipmentRepository(freshDatabase(t))
-		require.NoError(t, r.EnsureIndexes(t.Context()))
-		return r
-	})
+	repotest.Shipments(t, func(t *testing.T) delivery.Repository { return indexed(t, mongostore.NewShipmentRepository) })
 }
 
 func TestPoisonStore(t *testing.T) {
 	t.Parallel()
-	repotest.PoisonStores(t, func(t *testing.T) poison.Store {
-		r := mongostore.NewPoisonStore(freshDatabase(t))
-		require.NoError(t, r.EnsureIndexes(t.Context()))
-		return r
-	})
+	repotest.PoisonStores(t, func(t *testing.T) poison.Store { return indexed(t, mongostore.NewPoisonStore) })
 }
 
 func TestViewStore(t *testing.T) {
 	t.Parallel()
-	repotest.ViewStores(t, func(t *testing.T) view.Store {
-		r := mongostore.NewViewStore(freshDatabase(t))
-		require.NoError(t, r.EnsureIndexes(t.Context()))
-		return r
-	})
+	repotest.ViewStores(t, func(t *testing.T) view.Store { return indexed(t, mongostore.NewViewStore) })
 }
 
 // List agrees with the in-memory reference for cursors the store did not make
@@ -86,8 +62,7 @@ func TestViewStore(t *testing.T) {
 // the contract suite builds from listed orders.
 func TestOrderListAgreesWithMemoryForAnyCursor(t *testing.T) {
 	t.Parallel()
-	mongoRepo := mongostore.NewOrderRepository(freshDatabase(t))
-	require.NoError(t, mongoRepo.EnsureIndexes(t.Context()))
+	mongoRepo := indexed(t, mongostore.NewOrderRepository)
 	memRepo := memory.NewOrderRepository()
 	base := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
 	ids := []string{"a", "b", "c", "d", "e", "f"}
@@ -125,7 +100,6 @@ func orderIDs(os []orders.Order) []string {
 func TestEnsureIndexesIsIdempotent(t *testing.T) {
 	t.Parallel()
 	db := freshDatabase(t)
-	type indexer interface{ EnsureIndexes(context.Context) error }
 	for _, r := range []indexer{
 		mongostore.NewOrderRepository(db), mongostore.NewProductRepository(db),
 		mongostore.NewReservationRepository(db), mongostore.NewShipmentRepository(db), mongostore.NewPoisonStore(db),
@@ -175,6 +149,17 @@ func TestConnectFailsFastOnAServerThatIsNotThere(t *testing.T) {
 	require.Contains(t, err.Error(), "127.0.0.1:1")
 }
 
+// indexer is a store with indexes to create.
+type indexer interface{ EnsureIndexes(context.Context) error }
+
+// indexed returns the store newStore makes on a fresh database, its indexes created.
+func indexed[S indexer](t *testing.T, newStore func(*mongo.Database) S) S {
+	t.Helper()
+	s := newStore(freshDatabase(t))
+	require.NoError(t, s.EnsureIndexes(t.Context()))
+	return s
+}
+
 var (
 	clientOnce sync.Once
 	client     *mongo.Client
@@ -203,4 +188,17 @@ func freshDatabase(t testing.TB) *mongo.Database {
 		}
 	})
 	return db
+}
+
+// countedDatabase returns a fresh database twice: through the shared client,
+// and through a client of its own whose commands counter counts (the one the
+// test measures).
+func countedDatabase(t *testing.T) (db, counted *mongo.Database, counter *mongostore.CommandCounter) {
+	t.Helper()
+	db = freshDatabase(t)
+	counter = mongostore.NewCommandCounter()
+	client, err := mongostore.Connect(t.Context(), os.Getenv("MONGODB_URI"), counter.Monitor())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Disconnect(t.Context()) })
+	return db, client.Database(db.Name()), counter
 }

@@ -74,14 +74,7 @@ func (r *OrderRepository) EnsureIndexes(ctx context.Context) error {
 
 // Get implements orders.Repository.
 func (r *OrderRepository) Get(ctx context.Context, id string) (orders.Order, error) {
-	o, ok, err := r.s.get(ctx, id)
-	if err != nil {
-		return orders.Order{}, err
-	}
-	if !ok {
-		return orders.Order{}, orders.ErrNotFound
-	}
-	return o, nil
+	return r.s.getOr(ctx, id, orders.ErrNotFound)
 }
 
 // Update implements orders.Repository.
@@ -134,15 +127,22 @@ func listFilter(q orders.ListQuery) bson.D {
 	if q.After == nil {
 		return filter
 	}
-	c := storedTime(q.After.CreatedAt)
-	if !c.Equal(q.After.CreatedAt) {
-		return append(filter, bson.E{Key: "created_at", Value: bson.D{{Key: "$lte", Value: c}}})
+	return afterCursor(filter, "created_at", q.After.CreatedAt, q.After.ID)
+}
+
+// afterCursor adds to filter the range of a newest-first list (field, then
+// _id, descending) after the cursor (at, id): see listFilter; the poison
+// queue's list is the same range on poisoned_at.
+func afterCursor(filter bson.D, field string, at time.Time, id string) bson.D {
+	c := storedTime(at)
+	if !c.Equal(at) {
+		return append(filter, bson.E{Key: field, Value: bson.D{{Key: "$lte", Value: c}}})
 	}
 	return append(filter,
-		bson.E{Key: "created_at", Value: bson.D{{Key: "$lte", Value: c}}},
+		bson.E{Key: field, Value: bson.D{{Key: "$lte", Value: c}}},
 		bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: c}}}},
-			bson.D{{Key: "created_at", Value: c}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: q.After.ID}}}},
+			bson.D{{Key: field, Value: bson.D{{Key: "$lt", Value: c}}}},
+			bson.D{{Key: field, Value: c}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: id}}}},
 		}},
 	)
 }

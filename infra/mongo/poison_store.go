@@ -43,17 +43,10 @@ func NewPoisonStore(db *mongo.Database) *PoisonStore {
 //	the cursor: + poisoned_at <= c, $or [...]                a range of the same index
 func (r *PoisonStore) EnsureIndexes(ctx context.Context) error {
 	newestFirst := bson.D{{Key: "poisoned_at", Value: -1}, {Key: "_id", Value: -1}}
-	indexes := []mongo.IndexModel{
-		{Keys: append(bson.D{{Key: "status", Value: 1}}, newestFirst...), Options: options.Index().SetName("status_newest_first")},
-		{Keys: newestFirst, Options: options.Index().SetName("newest_first")},
-	}
-	// One at a time, as for orders: FerretDB v1 fails a batch with some existing.
-	for _, ix := range indexes {
-		if _, err := r.s.coll.Indexes().CreateOne(ctx, ix); err != nil {
-			return fmt.Errorf("create index of %s: %w", PoisonCollection, err)
-		}
-	}
-	return nil
+	return createIndexes(ctx, r.s.coll,
+		mongo.IndexModel{Keys: append(bson.D{{Key: "status", Value: 1}}, newestFirst...), Options: options.Index().SetName("status_newest_first")},
+		mongo.IndexModel{Keys: newestFirst, Options: options.Index().SetName("newest_first")},
+	)
 }
 
 // Save implements poison.Store: an insert, where a duplicate id means the
@@ -69,24 +62,12 @@ func (r *PoisonStore) Save(ctx context.Context, e poison.Entry) error {
 
 // Get implements poison.Store.
 func (r *PoisonStore) Get(ctx context.Context, id string) (poison.Entry, error) {
-	e, ok, err := r.s.get(ctx, id)
-	if err != nil {
-		return poison.Entry{}, err
-	}
-	if !ok {
-		return poison.Entry{}, poison.ErrNotFound
-	}
-	return e, nil
+	return r.s.getOr(ctx, id, poison.ErrNotFound)
 }
 
 // Update implements poison.Store.
 func (r *PoisonStore) Update(ctx context.Context, id string, fn func(*poison.Entry) error) (poison.Entry, error) {
-	return r.s.update(ctx, id, func(e *poison.Entry) error {
-		if e.Revision == 0 {
-			return poison.ErrNotFound
-		}
-		return fn(e)
-	})
+	return r.s.update(ctx, id, poison.StoredOnly(fn))
 }
 
 // List implements poison.Store on the indexes of EnsureIndexes.
@@ -102,18 +83,7 @@ func (r *PoisonStore) List(ctx context.Context, q poison.ListQuery) ([]poison.En
 	if q.After != nil {
 		// As orders' listFilter: a range on the sort key, exact for cursors
 		// made from stored (millisecond) times.
-		c := storedTime(q.After.PoisonedAt)
-		if !c.Equal(q.After.PoisonedAt) {
-			filter = append(filter, bson.E{Key: "poisoned_at", Value: bson.D{{Key: "$lte", Value: c}}})
-		} else {
-			filter = append(filter,
-				bson.E{Key: "poisoned_at", Value: bson.D{{Key: "$lte", Value: c}}},
-				bson.E{Key: "$or", Value: bson.A{
-					bson.D{{Key: "poisoned_at", Value: bson.D{{Key: "$lt", Value: c}}}},
-					bson.D{{Key: "poisoned_at", Value: c}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: q.After.ID}}}},
-				}},
-			)
-		}
+		filter = afterCursor(filter, "poisoned_at", q.After.PoisonedAt, q.After.ID)
 	}
 	return r.s.find(ctx, filter, opts)
 }

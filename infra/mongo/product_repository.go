@@ -88,14 +88,7 @@ func (r *ProductRepository) MarkLevelPublished(ctx context.Context, sku string, 
 
 // Get implements inventory.Products.
 func (r *ProductRepository) Get(ctx context.Context, sku string) (inventory.Product, error) {
-	p, ok, err := r.s.get(ctx, sku)
-	if err != nil {
-		return inventory.Product{}, err
-	}
-	if !ok {
-		return inventory.Product{}, inventory.ErrUnknownSKU
-	}
-	return p, nil
+	return r.s.getOr(ctx, sku, inventory.ErrUnknownSKU)
 }
 
 // List implements inventory.Products. _id order is byte order, the order of

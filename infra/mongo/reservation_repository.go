@@ -52,14 +52,7 @@ func (r *ReservationRepository) ListUnpublished(ctx context.Context, before time
 
 // Get implements inventory.Reservations.
 func (r *ReservationRepository) Get(ctx context.Context, orderID string) (inventory.Reservation, error) {
-	res, ok, err := r.s.get(ctx, orderID)
-	if err != nil {
-		return inventory.Reservation{}, err
-	}
-	if !ok {
-		return inventory.Reservation{}, inventory.ErrNoReservation
-	}
-	return res, nil
+	return r.s.getOr(ctx, orderID, inventory.ErrNoReservation)
 }
 
 // Update implements inventory.Reservations.

@@ -54,14 +54,7 @@ func (r *ShipmentRepository) EnsureIndexes(ctx context.Context) error {
 
 // Get implements delivery.Repository.
 func (r *ShipmentRepository) Get(ctx context.Context, orderID string) (delivery.Shipment, error) {
-	s, ok, err := r.s.get(ctx, orderID)
-	if err != nil {
-		return delivery.Shipment{}, err
-	}
-	if !ok {
-		return delivery.Shipment{}, delivery.ErrNotFound
-	}
-	return s, nil
+	return r.s.getOr(ctx, orderID, delivery.ErrNotFound)
 }
 
 // Update implements delivery.Repository.

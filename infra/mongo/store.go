@@ -66,6 +66,16 @@ func (s *store[A, D]) get(ctx context.Context, id string) (A, bool, error) {
 	return a, true, nil
 }
 
+// getOr returns the stored aggregate, or missing, the port's not-found error,
+// when there is none: every repository's Get.
+func (s *store[A, D]) getOr(ctx context.Context, id string, missing error) (A, error) {
+	a, ok, err := s.get(ctx, id)
+	if err == nil && !ok {
+		err = missing
+	}
+	return a, err
+}
+
 // update reads the aggregate (or a fresh one), runs fn on it and, if fn moved
 // its Revision, writes it back only if nobody else wrote it meanwhile:
 //   - a new aggregate is inserted; a duplicate _id means a concurrent creator won;

@@ -78,14 +78,7 @@ func (s *ViewStore) UpdateOrder(ctx context.Context, id string, fn func(*view.Or
 
 // GetOrder implements view.Store.
 func (s *ViewStore) GetOrder(ctx context.Context, id string) (view.Order, error) {
-	o, ok, err := s.orders.get(ctx, id)
-	if err != nil {
-		return view.Order{}, err
-	}
-	if !ok {
-		return view.Order{}, view.ErrNotFound
-	}
-	return o, nil
+	return s.orders.getOr(ctx, id, view.ErrNotFound)
 }
 
 // ListOrders implements view.Store with the filter of the orders service's
@@ -118,14 +111,7 @@ func (s *ViewStore) UpdateStock(ctx context.Context, sku string, fn func(*view.S
 
 // GetStock implements view.Store.
 func (s *ViewStore) GetStock(ctx context.Context, sku string) (view.StockLevel, error) {
-	l, ok, err := s.stock.get(ctx, sku)
-	if err != nil {
-		return view.StockLevel{}, err
-	}
-	if !ok {
-		return view.StockLevel{}, view.ErrNotFound
-	}
-	return l, nil
+	return s.stock.getOr(ctx, sku, view.ErrNotFound)
 }
 
 // ListStock implements view.Store.

@@ -88,9 +88,14 @@ func (c KafkaConfig) SubscriberConfig(fromOldest bool) *sarama.Config {
 	if fromOldest {
 		s.Consumer.Offsets.Initial = sarama.OffsetOldest
 	}
-	// The broker answers a fetch as soon as data arrives, so this bounds only
-	// how long Close waits and how often an idle consumer polls.
-	s.Consumer.MaxWaitTime = 100 * time.Millisecond
+	// The broker answers a fetch as soon as data arrives (Fetch.Min is 1 byte),
+	// so this bounds only how long Close waits and how often an idle consumer
+	// polls: a process has a consumer group per handler (24 in the four
+	// services), each fetching every MaxWaitTime while its topic is quiet.
+	// Kafka's own default (500 ms) instead of 100 ms halves the idle CPU of
+	// the broker (0.10 -> 0.05 cores) and of the four services (0.085 ->
+	// 0.051) and changes no latency.
+	s.Consumer.MaxWaitTime = 500 * time.Millisecond
 	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{stickyStrategy{}}
 	// A member that died holds its partitions until its session times out:
 	// 6 s (the broker's default minimum) instead of Sarama's 10 s halves the

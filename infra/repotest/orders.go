@@ -66,11 +66,7 @@ func Orders(t *testing.T, newRepo func(t *testing.T) orders.Repository) {
 		},
 		written: func(t *testing.T, got orders.Order) {
 			t.Helper()
-			var reasons []string
-			for _, c := range got.History[1:] {
-				reasons = append(reasons, c.Reason)
-			}
-			assert.ElementsMatch(t, writerNames(), reasons)
+			heldByEveryWriter(t, got.History[1:], func(c orders.Change) string { return c.Reason })
 		},
 	})
 
@@ -430,10 +426,17 @@ func msAt(year int, offset time.Duration) time.Time {
 
 func writerName(i int) string { return fmt.Sprintf("writer-%02d", i) }
 
-func writerNames() []string {
+// heldByEveryWriter checks that changes, one a writer, are each writer's
+// once: the name of writer i (by name) is writerName(i).
+func heldByEveryWriter[C any](t *testing.T, changes []C, name func(C) string) {
+	t.Helper()
 	names := make([]string, writers)
 	for i := range names {
 		names[i] = writerName(i)
 	}
-	return names
+	got := make([]string, len(changes))
+	for i, c := range changes {
+		got[i] = name(c)
+	}
+	assert.ElementsMatch(t, names, got)
 }

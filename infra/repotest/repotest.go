@@ -14,6 +14,7 @@ package repotest
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -53,4 +54,16 @@ func nilIfEmpty[S ~[]E, E any](s S) S {
 func at(year int, offset time.Duration) time.Time {
 	zone := time.FixedZone("UTC+2", 2*60*60)
 	return time.Date(year, time.March, 14, 15, 9, 26, 535_897, zone).Add(offset)
+}
+
+// idsWithPrefix returns the ids (by id) of the aggregates of as whose id has
+// the prefix, in order: what one subtest stored, in a store others share.
+func idsWithPrefix[A any](as []A, prefix string, id func(*A) string) []string {
+	var ids []string
+	for i := range as {
+		if strings.HasPrefix(id(&as[i]), prefix) {
+			ids = append(ids, id(&as[i]))
+		}
+	}
+	return ids
 }

@@ -2,7 +2,6 @@ package repotest
 
 import (
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -72,11 +71,7 @@ func Reservations(t *testing.T, newRepo func(t *testing.T) inventory.Reservation
 		},
 		written: func(t *testing.T, got inventory.Reservation) {
 			t.Helper()
-			var written []string
-			for _, c := range got.History {
-				written = append(written, c.CorrelationID)
-			}
-			assert.ElementsMatch(t, writerNames(), written)
+			heldByEveryWriter(t, got.History, func(c inventory.Change) string { return c.CorrelationID })
 		},
 	})
 
@@ -133,13 +128,7 @@ func Reservations(t *testing.T, newRepo func(t *testing.T) inventory.Reservation
 
 // reservationIDs returns the order ids of the reservations that have the prefix.
 func reservationIDs(rs []inventory.Reservation, prefix string) []string {
-	var ids []string
-	for _, r := range rs {
-		if strings.HasPrefix(r.OrderID, prefix) {
-			ids = append(ids, r.OrderID)
-		}
-	}
-	return ids
+	return idsWithPrefix(rs, prefix, func(x *inventory.Reservation) string { return x.OrderID })
 }
 
 // storeReservation stores a reservation that has begun.

@@ -3,7 +3,6 @@ package repotest
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -77,11 +76,7 @@ func Shipments(t *testing.T, newRepo func(t *testing.T) delivery.Repository) {
 		},
 		written: func(t *testing.T, got delivery.Shipment) {
 			t.Helper()
-			var reasons []string
-			for _, c := range got.History[1:] {
-				reasons = append(reasons, c.Reason)
-			}
-			assert.ElementsMatch(t, writerNames(), reasons)
+			heldByEveryWriter(t, got.History[1:], func(c delivery.Change) string { return c.Reason })
 		},
 	})
 
@@ -214,11 +209,5 @@ func normShipment(s delivery.Shipment) delivery.Shipment {
 
 // shipmentIDs returns the order ids of the shipments that have the prefix.
 func shipmentIDs(ss []delivery.Shipment, prefix string) []string {
-	var ids []string
-	for _, s := range ss {
-		if strings.HasPrefix(s.OrderID, prefix) {
-			ids = append(ids, s.OrderID)
-		}
-	}
-	return ids
+	return idsWithPrefix(ss, prefix, func(x *delivery.Shipment) string { return x.OrderID })
 }

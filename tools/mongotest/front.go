@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,6 +52,56 @@ func (m message) header() header {
 // moreToCome reports whether m is an OP_MSG with the moreToCome flag.
 func (m message) moreToCome() bool {
 	return m.header().opCode == opMsg && binary.LittleEndian.Uint32(m[headerLen:])&flagMoreToCome != 0
+}
+
+// lockFree are the commands the front forwards without the global lock: the handshake and the
+// monitoring commands drivers send, none of which reads or writes a collection.
+var lockFree = map[string]bool{"hello": true, "isMaster": true, "ismaster": true, "ping": true, "buildInfo": true, "buildinfo": true}
+
+// commandName returns the name of the command m carries (the first key of its command document),
+// or "" when m is not a well-formed OP_MSG with a body section or OP_QUERY.
+func (m message) commandName() string {
+	var doc []byte
+	switch m.header().opCode {
+	case opMsg:
+		// flagBits, then sections; the body (kind 0) is the command document.
+		for rest := m[headerLen+4:]; len(rest) > 0; {
+			kind := rest[0]
+			rest = rest[1:]
+			if kind == 0 {
+				doc = rest
+				break
+			}
+			if len(rest) < 4 { // kind 1: int32 size of the section, which includes the size itself
+				return ""
+			}
+			n := int(binary.LittleEndian.Uint32(rest))
+			if n < 4 || n > len(rest) {
+				return ""
+			}
+			rest = rest[n:]
+		}
+	case opQuery:
+		// flags, fullCollectionName (cstring), numberToSkip, numberToReturn, then the query.
+		body := m[headerLen:]
+		if len(body) < 4 {
+			return ""
+		}
+		end := bytes.IndexByte(body[4:], 0)
+		if end < 0 || len(body) < 4+end+1+8 {
+			return ""
+		}
+		doc = body[4+end+1+8:]
+	}
+	// A BSON document: int32 length, then elements of type byte, cstring key, value.
+	if len(doc) < 6 {
+		return ""
+	}
+	end := bytes.IndexByte(doc[5:], 0)
+	if end < 0 {
+		return ""
+	}
+	return string(doc[5 : 5+end])
 }
 
 // readMessage reads one complete wire message from r.
@@ -195,8 +246,14 @@ func (f *front) roundTrip(client, backend net.Conn, br *bufio.Reader, req messag
 	}
 	noReply := req.moreToCome()
 
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	// The handshake and the driver's heartbeats read no data, so they need no atomicity. Behind
+	// the lock they would wait for every queued command: on a saturated server a new
+	// connection's hello then times out, the driver clears its whole pool, and every operation in
+	// flight fails with it (seen as a cascade of "connection pool … was cleared" errors).
+	if !lockFree[req.commandName()] {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+	}
 	f.requests.Add(1)
 
 	if _, err := backend.Write(req); err != nil {

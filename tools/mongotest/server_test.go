@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -311,4 +312,80 @@ func BenchmarkInsertOne(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "inserts/s")
+}
+
+// TestHandshakeDoesNotWaitForTheLock: a new client connects and pings while the global lock is
+// held, as by a slow command on a saturated server.
+func TestHandshakeDoesNotWaitForTheLock(t *testing.T) {
+	coll := collection(t)
+	srv.front.mu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			srv.front.mu.Unlock()
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := mongo.Connect(ctx, options.Client().ApplyURI(srv.URI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(context.Background())
+	if err := c.Ping(ctx, nil); err != nil {
+		t.Fatalf("ping while the lock is held: %v", err)
+	}
+
+	// A data command still takes the lock (TestConditionalDecrementIsAtomic shows why it must):
+	// it completes once the lock is free.
+	inserted := make(chan error, 1)
+	go func() {
+		_, err := coll.InsertOne(ctx, bson.M{"a": 1})
+		inserted <- err
+	}()
+	srv.front.mu.Unlock()
+	locked = false
+	if err := <-inserted; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommandName(t *testing.T) {
+	doc := func(key string) []byte {
+		b := []byte{0, 0, 0, 0, 0x10}
+		b = append(b, key...)
+		b = append(b, 0, 1, 0, 0, 0, 0)
+		binary.LittleEndian.PutUint32(b, uint32(len(b)))
+		return b
+	}
+	msg := func(op int32, body ...[]byte) message {
+		m := make([]byte, headerLen)
+		for _, b := range body {
+			m = append(m, b...)
+		}
+		binary.LittleEndian.PutUint32(m, uint32(len(m)))
+		binary.LittleEndian.PutUint32(m[12:], uint32(op))
+		return m
+	}
+	seq := []byte{1, 9, 0, 0, 0, 'd', 'o', 'c', 's', 0} // a kind-1 section of 9 bytes, no documents
+	tests := []struct {
+		name string
+		m    message
+		want string
+	}{
+		{"op_msg body", msg(opMsg, []byte{0, 0, 0, 0}, []byte{0}, doc("hello")), "hello"},
+		{"op_msg sequence first", msg(opMsg, []byte{0, 0, 0, 0}, seq, []byte{0}, doc("insert")), "insert"},
+		{"op_query", msg(opQuery, []byte{0, 0, 0, 0}, []byte("admin.$cmd\x00"), make([]byte, 8), doc("isMaster")), "isMaster"},
+		{"op_msg truncated", msg(opMsg, []byte{0, 0, 0, 0}, []byte{0, 5, 0}), ""},
+		{"op_msg bad sequence size", msg(opMsg, []byte{0, 0, 0, 0}, []byte{1, 200, 0, 0, 0}), ""},
+		{"op_query truncated", msg(opQuery, []byte{0, 0, 0, 0}, []byte("admin")), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.m.commandName(); got != tt.want {
+				t.Fatalf("commandName() = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

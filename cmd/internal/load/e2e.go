@@ -24,7 +24,9 @@ type E2E struct {
 // MeasureE2E runs the phases with base (its URL ignored) against the system
 // at url and the null server at nullURL, each for base.Duration. after, if
 // given, is called at the end of each phase on the system ("orders",
-// "half_rate", "reads"), to take measures of the system between them.
+// "half_rate", "reads"), to take measures of the system between them, and
+// with "orders_ref" once the null server's orders phase ended, just before
+// the system's.
 func MeasureE2E(ctx context.Context, base Config, url, nullURL string, after ...func(phase string)) (E2E, error) {
 	done := func(phase string) {
 		for _, f := range after {
@@ -42,6 +44,7 @@ func MeasureE2E(ctx context.Context, base Config, url, nullURL string, after ...
 	if e.OrdersRef, err = run(nullURL, func(c *Config) { c.Follow, c.Stock = false, 0 }); err != nil {
 		return e, fmt.Errorf("null server, orders: %w", err)
 	}
+	done("orders_ref")
 	if e.Orders, err = run(url, func(*Config) {}); err != nil {
 		return e, fmt.Errorf("orders: %w", err)
 	}
