@@ -42,6 +42,9 @@ type correlationKey struct{}
 // WithCorrelationID returns a context carrying the correlation ID, which every
 // message published with that context is stamped with.
 func WithCorrelationID(ctx context.Context, id string) context.Context {
+	if CorrelationID(ctx) == id {
+		return ctx // carried already: most events are published in the context of the message that caused them
+	}
 	return context.WithValue(ctx, correlationKey{}, id)
 }
 

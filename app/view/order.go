@@ -3,7 +3,6 @@ package view
 import (
 	"cmp"
 	"errors"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -270,9 +269,27 @@ func (o *Order) AddStep(s Step) {
 }
 
 // Same reports whether two documents hold the same facts (Revision aside).
-func (o Order) Same(other Order) bool {
-	o.Revision, other.Revision = 0, 0
-	return reflect.DeepEqual(o, other)
+// It compares field by field (reflect.DeepEqual cost two copies of the
+// document on the heap for every event the view applied); a nil and an empty
+// slice are the same here, as nothing tells them apart once stored.
+func (o *Order) Same(other *Order) bool {
+	return o.ID == other.ID && o.CustomerID == other.CustomerID && o.Placed == other.Placed &&
+		o.Status == other.Status && o.Reason == other.Reason &&
+		o.CreatedAt.Equal(other.CreatedAt) && o.UpdatedAt.Equal(other.UpdatedAt) &&
+		slices.Equal(o.Items, other.Items) && slices.EqualFunc(o.History, other.History, sameEntry) &&
+		o.Reservation.Status == other.Reservation.Status &&
+		slices.Equal(o.Reservation.Held, other.Reservation.Held) &&
+		slices.Equal(o.Reservation.Failures, other.Reservation.Failures) &&
+		o.Shipment.Status == other.Shipment.Status &&
+		slices.EqualFunc(o.Shipment.History, other.Shipment.History, sameEntry) &&
+		slices.EqualFunc(o.Timeline, other.Timeline, func(a, b Step) bool {
+			return a.Step == b.Step && a.Service == b.Service && a.SKU == b.SKU && a.Ref == b.Ref &&
+				a.At.Equal(b.At) && a.CorrelationID == b.CorrelationID && a.TraceID == b.TraceID && a.Detail == b.Detail
+		})
+}
+
+func sameEntry(a, b messages.StatusEntry) bool {
+	return a.Status == b.Status && a.At.Equal(b.At) && a.Reason == b.Reason && a.CorrelationID == b.CorrelationID
 }
 
 // Message is the order as the API shows it.

@@ -2,6 +2,7 @@ package view_test
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func TestMergesConvergeInAnyOrderAndRepeated(t *testing.T) {
 		order := append([]int(nil), inOrder...)
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		got := apply(order, rng.IntN(2) == 0)
-		assert.True(t, want.Same(got), "order %v gives\n%+v\nnot\n%+v", order, got, want)
+		assert.True(t, want.Same(&got), "order %v gives\n%+v\nnot\n%+v", order, got, want)
 	}
 }
 
@@ -245,4 +246,43 @@ func TestService(t *testing.T) {
 			tc.run(t, view.NewService(st, nil), st)
 		})
 	}
+}
+
+// Same must look at every field but Revision: a field added to Order without
+// a line in Same would make the view drop the changes of it.
+func TestSameSeesEveryField(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	base := view.Order{ID: "o-1", CustomerID: "c-1", Items: []messages.Item{{SKU: "SKU-1", Quantity: 1}}, Placed: true,
+		Status: "PENDING", History: []messages.StatusEntry{{Status: "PENDING", At: at}}, CreatedAt: at, UpdatedAt: at,
+		Reservation: view.Reservation{Status: view.ReservationHeld, Held: []messages.Item{{SKU: "SKU-1", Quantity: 1}}},
+		Shipment:    view.Shipment{Status: "SCHEDULED", History: []messages.StatusEntry{{Status: "SCHEDULED", At: at}}},
+		Timeline:    []view.Step{{Step: "placed", Service: view.ServiceOrders, At: at}}}
+	changes := map[string]func(o *view.Order){
+		"ID":          func(o *view.Order) { o.ID = "o-2" },
+		"CustomerID":  func(o *view.Order) { o.CustomerID = "c-2" },
+		"Items":       func(o *view.Order) { o.Items[0].Quantity = 2 },
+		"Placed":      func(o *view.Order) { o.Placed = false },
+		"Status":      func(o *view.Order) { o.Status = "CONFIRMED" },
+		"Reason":      func(o *view.Order) { o.Reason = "why" },
+		"History":     func(o *view.Order) { o.History[0].CorrelationID = "corr" },
+		"CreatedAt":   func(o *view.Order) { o.CreatedAt = at.Add(time.Second) },
+		"UpdatedAt":   func(o *view.Order) { o.UpdatedAt = at.Add(time.Second) },
+		"Reservation": func(o *view.Order) { o.Reservation.Failures = []messages.LineFailure{{SKU: "SKU-1"}} },
+		"Shipment":    func(o *view.Order) { o.Shipment.History[0].Reason = "why" },
+		"Timeline":    func(o *view.Order) { o.Timeline[0].TraceID = "trace" },
+	}
+	fields := reflect.TypeFor[view.Order]().NumField()
+	require.Len(t, changes, fields-1, "a change for every field of view.Order but Revision")
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			o := base.Clone()
+			change(&o)
+			assert.False(t, base.Same(&o), "a change of %s is no change", name)
+		})
+	}
+	same := base.Clone()
+	same.Revision = 7
+	assert.True(t, base.Same(&same), "the revision is no fact")
 }

@@ -32,10 +32,10 @@ func (s *Service) apply(ctx context.Context, orderID string, fn func(*Order)) er
 	if orderID == "" {
 		return fmt.Errorf("%w: no order id", messages.ErrInvalid)
 	}
-	_, err := s.store.UpdateOrder(ctx, orderID, func(o *Order) error {
+	err := s.store.UpdateOrder(ctx, orderID, func(o *Order) error {
 		before := o.Clone()
 		fn(o)
-		if !o.Same(before) {
+		if !o.Same(&before) {
 			o.Revision++
 		}
 		return nil

@@ -9,8 +9,9 @@ import (
 type Store interface {
 	// UpdateOrder runs fn on the stored order, or on a new Order{ID: id} when
 	// there is none, and saves the result atomically if fn moved its Revision.
-	// fn may run more than once.
-	UpdateOrder(ctx context.Context, id string, fn func(*Order) error) (Order, error)
+	// fn may run more than once. The view never reads back what it wrote, so
+	// nothing is returned (a store keeps what fn left, no copy of it).
+	UpdateOrder(ctx context.Context, id string, fn func(*Order) error) error
 	// GetOrder returns the order or ErrNotFound.
 	GetOrder(ctx context.Context, id string) (Order, error)
 	// ListOrders returns up to q.Limit placed orders, newest first (created_at,

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,8 +82,14 @@ func (r *ProductRepository) Commit(ctx context.Context, sku, orderID string, now
 }
 
 // ListLevelsPending implements inventory.Products.
+// What the products hold per order is left out: copying the holds of every
+// pending product every round, under the store's lock, would cost what the
+// product holds (a SKU held for ten thousand orders) and hold up the holds.
 func (r *ProductRepository) ListLevelsPending(ctx context.Context, limit int) ([]inventory.Product, error) {
-	return r.s.find(ctx, func(p *inventory.Product) bool { return p.LevelPending }, productsBySKU, limit)
+	return r.s.findCopied(ctx, func(p *inventory.Product) bool { return p.LevelPending }, func(p inventory.Product) inventory.Product {
+		p.Holds, p.History = nil, slices.Clone(p.History)
+		return p
+	}, productsBySKU, limit)
 }
 
 func productsBySKU(a, b inventory.Product) int { return strings.Compare(a.SKU, b.SKU) }

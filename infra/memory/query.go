@@ -19,7 +19,12 @@ func (s *store[T]) getOr(ctx context.Context, id string, missing error) (T, erro
 // most limit of them (all when limit <= 0): every list but the outbox's
 // (oldestFirst), as a scan, fine for the embedded mode's sizes.
 func (s *store[T]) find(ctx context.Context, keep func(*T) bool, order func(a, b T) int, limit int) ([]T, error) {
-	found, err := s.all(ctx, keep)
+	return s.findCopied(ctx, keep, s.clone, order, limit)
+}
+
+// findCopied is find with the copies made by cp (see allCopied).
+func (s *store[T]) findCopied(ctx context.Context, keep func(*T) bool, cp func(T) T, order func(a, b T) int, limit int) ([]T, error) {
+	found, err := s.allCopied(ctx, keep, cp)
 	if err != nil {
 		return nil, err
 	}

@@ -28,8 +28,8 @@ func NewViewStore() *ViewStore {
 }
 
 // UpdateOrder implements view.Store.
-func (s *ViewStore) UpdateOrder(ctx context.Context, id string, fn func(*view.Order) error) (view.Order, error) {
-	return s.orders.update(ctx, id, fn)
+func (s *ViewStore) UpdateOrder(ctx context.Context, id string, fn func(*view.Order) error) error {
+	return s.orders.change(ctx, id, fn)
 }
 
 // GetOrder implements view.Store.

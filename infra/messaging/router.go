@@ -44,7 +44,7 @@ type RouterConfig struct {
 }
 
 // NewRouter returns a router with the standard middleware, outermost first:
-// correlation ID, tracing (when set), poison queue, failure log, retry by error
+// the hand-over to a worker goroutine (see workers), correlation ID, tracing (when set), poison queue, failure log, retry by error
 // class, panic recovery.
 // A message that can never succeed (malformed, or breaking its contract), or
 // whose handler still fails with an error of unknown class after the retries,
@@ -66,6 +66,7 @@ func NewRouter(cfg RouterConfig) (*message.Router, error) {
 		return nil, fmt.Errorf("new router: %w", err)
 	}
 	poison := PoisonQueue(cfg.Publisher, cfg.PoisonTopic, cfg.Service, ShouldPoison)
+	router.AddMiddleware(newWorkers(handlerWorkers, handlerWorkerIdle).middleware)
 	router.AddMiddleware(middleware.CorrelationID, correlationToContext)
 	if cfg.Tracing != nil {
 		router.AddMiddleware(cfg.Tracing)

@@ -71,8 +71,9 @@ func (s *ViewStore) EnsureIndexes(ctx context.Context) error {
 }
 
 // UpdateOrder implements view.Store.
-func (s *ViewStore) UpdateOrder(ctx context.Context, id string, fn func(*view.Order) error) (view.Order, error) {
-	return s.orders.update(ctx, id, fn)
+func (s *ViewStore) UpdateOrder(ctx context.Context, id string, fn func(*view.Order) error) error {
+	_, err := s.orders.update(ctx, id, fn)
+	return err
 }
 
 // GetOrder implements view.Store.

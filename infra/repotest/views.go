@@ -50,12 +50,14 @@ func placedView(id, customer string, created time.Time, status string) view.Orde
 
 func storeView(t *testing.T, s view.Store, o view.Order) view.Order {
 	t.Helper()
-	got, err := s.UpdateOrder(t.Context(), o.ID, func(cur *view.Order) error {
+	err := s.UpdateOrder(t.Context(), o.ID, func(cur *view.Order) error {
 		rev := cur.Revision
 		*cur = o.Clone()
 		cur.Revision = rev + 1
 		return nil
 	})
+	require.NoError(t, err)
+	got, err := s.GetOrder(t.Context(), o.ID)
 	require.NoError(t, err)
 	return got
 }
@@ -77,19 +79,18 @@ func ViewStores(t *testing.T, newStore func(t *testing.T) view.Store) {
 		id := uniquePrefix() + "o"
 		want := placedView(id, "cust", at(2031, 0), messages.OrderStatusRejected)
 
-		stored := storeView(t, s, want)
+		storeView(t, s, want)
 		got, err := s.GetOrder(t.Context(), id)
 
 		require.NoError(t, err)
 		assert.Equal(t, normView(want), normView(got))
-		assert.Equal(t, normView(stored), normView(got), "UpdateOrder returns what GetOrder reads")
 	})
 
 	t.Run("UpdateOrder that leaves Revision unchanged stores nothing", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
 		id := uniquePrefix() + "o"
-		_, err := s.UpdateOrder(t.Context(), id, func(o *view.Order) error {
+		err := s.UpdateOrder(t.Context(), id, func(o *view.Order) error {
 			o.CustomerID = "not-stored"
 			return nil
 		})
@@ -105,7 +106,7 @@ func ViewStores(t *testing.T, newStore func(t *testing.T) view.Store) {
 		var wg sync.WaitGroup
 		for i := range writers {
 			wg.Go(func() {
-				_, err := s.UpdateOrder(t.Context(), id, func(o *view.Order) error {
+				err := s.UpdateOrder(t.Context(), id, func(o *view.Order) error {
 					o.AddStep(view.Step{Step: "stock_held", Service: view.ServiceInventory, SKU: fmt.Sprintf("SKU-%d", i), At: at(2031, time.Duration(i)*time.Millisecond)})
 					o.Revision++
 					return nil
@@ -137,7 +138,7 @@ func ViewStores(t *testing.T, newStore func(t *testing.T) view.Store) {
 			all = append(all, storeView(t, s, placedView(fmt.Sprintf("%s%d", p, i), cust, created, status)))
 		}
 		// Not placed yet (a reservation seen first): never listed.
-		_, err := s.UpdateOrder(t.Context(), p+"unplaced", func(o *view.Order) error {
+		err := s.UpdateOrder(t.Context(), p+"unplaced", func(o *view.Order) error {
 			o.RecordReservation(view.ReservationHeld, []messages.Item{{SKU: "SKU-1", Quantity: 1}}, nil)
 			o.Revision++
 			return nil

@@ -12,8 +12,11 @@ type E2E struct {
 	// Orders: Clients closed-loop clients, each order polled to CONFIRMED;
 	// OrdersRef: the same POSTs to the null server, not polled.
 	Orders, OrdersRef *Result
-	// HalfRate: the open model at half the rate Orders confirmed.
-	HalfRate *Result
+	// HalfRate: the open model at half the rate Orders confirmed;
+	// HalfRateRef: the same POSTs at the same rate to the null server, not
+	// followed, whose tail is the machine's and the generator's own (a stalled
+	// scheduler, another job's burst), to read HalfRate's beside.
+	HalfRate, HalfRateRef *Result
 	// Reads: GET /orders/{id} from Clients clients; ReadsRef the same on the null server.
 	Reads, ReadsRef *Result
 }
@@ -54,6 +57,11 @@ func MeasureE2E(ctx context.Context, base Config, url, nullURL string, after ...
 	}); err != nil {
 		return e, fmt.Errorf("half rate: %w", err)
 	}
+	if e.HalfRateRef, err = run(nullURL, func(c *Config) {
+		c.Model, c.Rate, c.Follow, c.Stock = ModelOpen, e.HalfRate.Rate, false, 0
+	}); err != nil {
+		return e, fmt.Errorf("null server, half rate: %w", err)
+	}
 	done("half_rate")
 	if e.ReadsRef, err = run(nullURL, func(c *Config) { c.Workload, c.Stock = WorkloadReads, 0 }); err != nil {
 		return e, fmt.Errorf("null server, reads: %w", err)
@@ -82,14 +90,20 @@ func (e E2E) Lines(mode string) []string {
 	post, confirm := e.Orders.Latency["post"], e.Orders.Latency["post_to_confirmed"]
 	get := e.Reads.Latency["get"]
 	hc, hp := e.HalfRate.Latency["post_to_confirmed"], e.HalfRate.Latency["post"]
+	var np Percentiles
+	var nlag float64
+	if e.HalfRateRef != nil {
+		np, nlag = e.HalfRateRef.Latency["post"], e.HalfRateRef.MaxSendLagMs
+	}
 	return []string{
 		fmt.Sprintf("E2E %s orders_confirmed_per_s=%.0f null_server_req_per_s=%.0f ratio=%.3f placed_per_s=%.0f post_p50_ms=%.2f post_p99_ms=%.2f post_to_confirmed_p50_ms=%.2f post_to_confirmed_p99_ms=%.2f errors=%d",
 			mode, e.Orders.ConfirmedPerSecond, e.OrdersRef.PlacedPerSecond, Ratio(e.Orders.ConfirmedPerSecond, e.OrdersRef.PlacedPerSecond),
 			e.Orders.PlacedPerSecond, post.P50, post.P99, confirm.P50, confirm.P99, e.Orders.ErrorCount()),
 		fmt.Sprintf("E2E %s get_order_req_per_s=%.0f null_server_req_per_s=%.0f ratio=%.3f get_p50_ms=%.2f get_p99_ms=%.2f errors=%d",
 			mode, e.Reads.ReadsPerSecond, e.ReadsRef.ReadsPerSecond, Ratio(e.Reads.ReadsPerSecond, e.ReadsRef.ReadsPerSecond), get.P50, get.P99, e.Reads.ErrorCount()),
-		fmt.Sprintf("E2E %s half_rate_per_s=%.0f confirmed_per_s=%.0f post_to_confirmed_p50_ms=%.2f post_to_confirmed_p90_ms=%.2f post_to_confirmed_p99_ms=%.2f post_to_confirmed_p99_9_ms=%.2f post_to_confirmed_max_ms=%.2f post_p50_ms=%.2f post_p99_ms=%.2f max_send_lag_ms=%.1f errors=%d",
-			mode, e.HalfRate.Rate, e.HalfRate.ConfirmedPerSecond, hc.P50, hc.P90, hc.P99, hc.P999, hc.Max, hp.P50, hp.P99, e.HalfRate.MaxSendLagMs, e.HalfRate.ErrorCount()),
+		fmt.Sprintf("E2E %s half_rate_per_s=%.0f confirmed_per_s=%.0f post_to_confirmed_p50_ms=%.2f post_to_confirmed_p90_ms=%.2f post_to_confirmed_p99_ms=%.2f post_to_confirmed_p99_9_ms=%.2f post_to_confirmed_max_ms=%.2f post_p50_ms=%.2f post_p99_ms=%.2f max_send_lag_ms=%.1f errors=%d null_server_post_p50_ms=%.2f null_server_post_p99_ms=%.2f null_server_max_send_lag_ms=%.1f",
+			mode, e.HalfRate.Rate, e.HalfRate.ConfirmedPerSecond, hc.P50, hc.P90, hc.P99, hc.P999, hc.Max, hp.P50, hp.P99, e.HalfRate.MaxSendLagMs, e.HalfRate.ErrorCount(),
+			np.P50, np.P99, nlag),
 	}
 }
 

@@ -28,6 +28,11 @@ import (
 //	x-null           orders/s ÷ null-req/s
 //	allocs/order     every allocation of the process (clients included) per order
 //	null-allocs/req  the same for the do-nothing server: what the client and net/http cost alone
+//	cpu-µs/order     the process's CPU time (user + system, clients included) per order
+//	null-cpu-µs/req  the same for the do-nothing server
+//	cpu-x-null       null-cpu-µs/req ÷ cpu-µs/order: the rate ratio the CPU
+//	                 alone allows, steadier than x-null where other jobs take
+//	                 the cores in bursts
 
 // BenchmarkPlaceOrder measures accepted orders per second through the real HTTP
 // API in the embedded mode: each POST /orders waits for the orders service to
@@ -87,13 +92,16 @@ func orderToConfirmed(b *testing.B, opts ...option) (*harness, counting) {
 	return h, m
 }
 
-// counting holds the allocation count at the start of a measurement.
-type counting struct{ mallocs uint64 }
+// counting holds the allocation count and the CPU time at the start of a measurement.
+type counting struct {
+	mallocs uint64
+	cpu     time.Duration
+}
 
 func startCounting() counting {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return counting{mallocs: ms.Mallocs}
+	return counting{mallocs: ms.Mallocs, cpu: cpuTime()}
 }
 
 func (c counting) since() uint64 {
@@ -102,25 +110,31 @@ func (c counting) since() uint64 {
 	return ms.Mallocs - c.mallocs
 }
 
+// cpuSince is the process's CPU time since the start, in µs.
+func (c counting) cpuSince() float64 { return float64((cpuTime() - c.cpu).Microseconds()) }
+
 // reportAgainstNull reports the system's figures for the b.N orders just
 // measured, then measures the do-nothing server with the same client and
 // parallelism and reports it and the ratio.
 func reportAgainstNull(b *testing.B, h *harness, m counting) {
 	b.Helper()
-	allocs := m.since()
+	allocs, cpu := m.since(), m.cpuSince()/float64(b.N)
 	rate := float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(rate, "orders/s")
 	b.ReportMetric(float64(allocs)/float64(b.N), "allocs/order")
-	nullRate, nullAllocs := measureNull(b, h.Client, min(max(b.N, 1000), 20000))
+	b.ReportMetric(cpu, "cpu-µs/order")
+	nullRate, nullAllocs, nullCPU := measureNull(b, h.Client, min(max(b.N, 1000), 20000))
 	b.ReportMetric(nullRate, "null-req/s")
 	b.ReportMetric(rate/nullRate, "x-null")
 	b.ReportMetric(nullAllocs, "null-allocs/req")
+	b.ReportMetric(nullCPU, "null-cpu-µs/req")
+	b.ReportMetric(nullCPU/cpu, "cpu-x-null")
 }
 
 // measureNull sends n POST /orders to a do-nothing JSON server (it decodes the
 // body and answers 202 with an order id) from 8 goroutines per CPU, and returns
-// its requests per second and the process's allocations per request.
-func measureNull(b *testing.B, client *http.Client, n int) (perSec, allocsPerReq float64) {
+// its requests per second and the process's allocations and CPU time (µs) per request.
+func measureNull(b *testing.B, client *http.Client, n int) (perSec, allocsPerReq, cpuPerReq float64) {
 	b.Helper()
 	var ids atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -159,5 +173,5 @@ func measureNull(b *testing.B, client *http.Client, n int) (perSec, allocsPerReq
 		<-done
 	}
 	elapsed := time.Since(began)
-	return float64(n) / elapsed.Seconds(), float64(m.since()) / float64(n)
+	return float64(n) / elapsed.Seconds(), float64(m.since()) / float64(n), m.cpuSince() / float64(n)
 }
