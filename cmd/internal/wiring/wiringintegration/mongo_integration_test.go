@@ -36,10 +36,16 @@ func TestMongo_PoisonQueue(t *testing.T) {
 	wiringtest.PoisonListRequeueFlow(t, wiringtest.WithStores(mongoStores(t)))
 }
 
-func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
+// A hundred orders race for 25 units of one SKU: exactly 25 are confirmed.
+// (It was 200 for 50: on the test server, which runs one command at a time,
+// that took 87 of its 90 s on the loaded 2-core machine and starved the
+// multi-process suites that share the server in the integration stage; four
+// orders a unit race just the same.)
+func TestMongo_HundredConcurrentOrdersForTwentyFiveUnits(t *testing.T) {
 	t.Parallel()
+	const orders, units = 100, 25
 	h := wiringtest.Start(t, wiringtest.WithStores(mongoStores(t)))
-	h.SetStock("SKU-HOT", 50)
+	h.SetStock("SKU-HOT", units)
 
 	// Sample the stock while orders pour in: available never goes below zero.
 	// The test server runs one command at a time, so the sampling is paced to
@@ -70,7 +76,6 @@ func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 		}
 	})
 
-	const orders = 200
 	began := time.Now()
 	ids := make([]string, orders)
 	var wg sync.WaitGroup
@@ -91,8 +96,8 @@ func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 	sampler.Wait()
 	t.Logf("%d orders decided in %s; %d stock samples", orders, time.Since(began).Round(time.Millisecond), samples.Load())
 
-	assert.Equal(t, 50, confirmed)
-	assert.Equal(t, 150, rejected)
+	assert.Equal(t, units, confirmed)
+	assert.Equal(t, orders-units, rejected)
 	assert.Zero(t, listCount(t, h, messages.OrderStatusPending))
 	byStatus := map[string]int{}
 	for _, id := range ids {
@@ -100,8 +105,8 @@ func TestMongo_TwoHundredConcurrentOrdersForFiftyUnits(t *testing.T) {
 		require.True(t, ok, "order %s is missing", id)
 		byStatus[o.Status]++
 	}
-	assert.Equal(t, map[string]int{messages.OrderStatusConfirmed: 50, messages.OrderStatusRejected: 150}, byStatus, "each order agrees with the lists")
-	h.WaitStock("SKU-HOT", messages.StockLevel{OnHand: 50, Reserved: 50, Available: 0})
+	assert.Equal(t, map[string]int{messages.OrderStatusConfirmed: units, messages.OrderStatusRejected: orders - units}, byStatus, "each order agrees with the lists")
+	h.WaitStock("SKU-HOT", messages.StockLevel{OnHand: units, Reserved: units, Available: 0})
 	assert.Positive(t, samples.Load())
 	assert.Zero(t, negative.Load(), "stock was seen with available below zero or reserved above on hand")
 }
