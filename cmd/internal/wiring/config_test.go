@@ -96,3 +96,13 @@ func TestConfig_MongoDB(t *testing.T) {
 		})
 	}
 }
+
+// A service's main exits 1 with the reason on stderr when its configuration is
+// bad, before it starts anything.
+func TestMain_badConfigurationExitsOne(t *testing.T) {
+	t.Setenv("LOG_LEVEL", "loud")
+	var stderr strings.Builder
+	assert.Equal(t, 1, wiring.Main("orders", nil, &stderr))
+	assert.Contains(t, stderr.String(), "orders: ")
+	assert.Contains(t, stderr.String(), "LOG_LEVEL")
+}

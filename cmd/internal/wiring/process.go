@@ -35,7 +35,7 @@ func RunProcess(ctx context.Context, cfg Config, which []string) error {
 	pcfg := cfg.Process
 	logger, err := logging.New(os.Stderr, pcfg.LogFormat, pcfg.LogLevel)
 	if err != nil {
-		return err
+		return fmt.Errorf("LOG_LEVEL or LOG_FORMAT: %w", err)
 	}
 	for _, name := range which {
 		if !slices.Contains(AllServices, name) {
