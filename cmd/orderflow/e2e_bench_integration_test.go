@@ -4,7 +4,6 @@ package main_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"math/rand/v2"
@@ -15,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,7 +70,7 @@ func BenchmarkE2EKafka(b *testing.B) {
 		require.NoError(b, err, "KAFKA_PARTITIONS")
 	}
 	k := kafkaTopics{brokers: strings.Split(brokers, ","), prefix: fmt.Sprintf("bench%08x_", rand.Uint32())}
-	b.Cleanup(func() { k.deleteAllTB(b) })
+	b.Cleanup(func() { k.deleteAll(b) })
 
 	// Sarama 1.38's idempotent producer gives up a partition whose batch had to
 	// be retried ("message out of sequence added to a batch"): a run that hit
@@ -91,7 +91,7 @@ func BenchmarkE2EKafka(b *testing.B) {
 	const token = "bench-operator-token-0001"
 	var bin string
 	if os.Getenv("BENCH_KAFKA_INPROCESS") == "" {
-		bin = buildBinaryTB(b)
+		bin = buildBinary(b)
 	}
 	addrs := benchAddrs(b, 5)
 	env := []string{
@@ -106,15 +106,8 @@ func BenchmarkE2EKafka(b *testing.B) {
 	if inProcess {
 		startBenchInProcess(b, env, addrs)
 	}
-	for i, name := range []string{"orders", "inventory", "delivery", "gateway"} {
-		if inProcess {
-			break
-		}
-		penv := append(env, "OPS_ADDR="+addrs[i+1])
-		if name == "gateway" {
-			penv = append(penv, "HTTP_ADDR="+addrs[0])
-		}
-		startBenchProcess(b, bin, name, penv)
+	if !inProcess {
+		startBenchProcesses(b, bin, env, addrs)
 	}
 	url := "http://" + addrs[0]
 	waitGatewayAnswers(b, url, token, 90*time.Second)
@@ -382,15 +375,17 @@ func brokerSyncRate(b *testing.B, k kafkaTopics, name string, partitions, n int,
 	return rate
 }
 
-// buildBinaryTB builds cmd/orderflow into a temp dir.
-func buildBinaryTB(b testing.TB) string {
+// startBenchProcesses starts the four services as processes of bin, the
+// gateway's API on addrs[0] and each one's ops endpoints on addrs[1:].
+func startBenchProcesses(b testing.TB, bin string, env, addrs []string) {
 	b.Helper()
-	bin := filepath.Join(b.TempDir(), "orderflow")
-	ctx, cancel := context.WithTimeout(b.Context(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(b, err, "go build: %s", out)
-	return bin
+	for i, name := range []string{"orders", "inventory", "delivery", "gateway"} {
+		penv := append(slices.Clip(env), "OPS_ADDR="+addrs[i+1])
+		if name == "gateway" {
+			penv = append(penv, "HTTP_ADDR="+addrs[0])
+		}
+		startBenchProcess(b, bin, name, penv)
+	}
 }
 
 // benchAddrs returns n loopback addresses: BENCH_PORT_BASE and the ports
@@ -546,28 +541,4 @@ func (k kafkaTopics) messagesTB(b testing.TB) int64 {
 		}
 	}
 	return n
-}
-
-// deleteAllTB deletes the benchmark's topics.
-func (k kafkaTopics) deleteAllTB(b testing.TB) {
-	admin, err := sarama.NewClusterAdmin(k.brokers, k.config())
-	if err != nil {
-		b.Logf("delete the topics of %s: %v", k.prefix, err)
-		return
-	}
-	defer admin.Close()
-	all, err := admin.ListTopics()
-	if err != nil {
-		b.Logf("delete the topics of %s: %v", k.prefix, err)
-		return
-	}
-	var errs []error
-	for name := range all {
-		if strings.HasPrefix(name, k.prefix) {
-			errs = append(errs, admin.DeleteTopic(name))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		b.Logf("delete the topics of %s: %v", k.prefix, err)
-	}
 }

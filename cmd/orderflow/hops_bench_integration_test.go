@@ -52,9 +52,9 @@ func BenchmarkKafkaHops(b *testing.B) {
 	}
 	recv := startOTLPReceiver(b, recvAddr)
 	k := kafkaTopics{brokers: strings.Split(brokers, ","), prefix: fmt.Sprintf("hops%08x_", rand.Uint32())}
-	b.Cleanup(func() { k.deleteAllTB(b) })
+	b.Cleanup(func() { k.deleteAll(b) })
 	const token = "bench-operator-token-0001"
-	bin := buildBinaryTB(b)
+	bin := buildBinary(b)
 	addrs := benchAddrs(b, 5)
 	env := []string{
 		"KAFKA_BROKERS=" + brokers, "KAFKA_TOPIC_PREFIX=" + k.prefix,
@@ -64,13 +64,7 @@ func BenchmarkKafkaHops(b *testing.B) {
 		"OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=" + sample,
 	}
 	env = append(env, strings.Fields(os.Getenv("HOPS_ENV"))...)
-	for i, name := range []string{"orders", "inventory", "delivery", "gateway"} {
-		penv := append(env, "OPS_ADDR="+addrs[i+1])
-		if name == "gateway" {
-			penv = append(penv, "HTTP_ADDR="+addrs[0])
-		}
-		startBenchProcess(b, bin, name, penv)
-	}
+	startBenchProcesses(b, bin, env, addrs)
 	url := "http://" + addrs[0]
 	waitGatewayAnswers(b, url, token, 90*time.Second)
 	waitOrderConfirmed(b, url, token, 90*time.Second)

@@ -81,7 +81,7 @@ func TestRestartKeepsOrdersAndStockAndFinishesTheSaga(t *testing.T) {
 }
 
 // buildBinary builds cmd/orderflow (this directory) into a temp dir.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "orderflow")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)

@@ -598,7 +598,7 @@ func (k kafkaTopics) messages(t *testing.T, topic string) int64 {
 
 // deleteAll deletes the system's topics, so that runs do not pile up
 // partitions on a shared broker. The consumer groups' offsets go with them.
-func (k kafkaTopics) deleteAll(t *testing.T) {
+func (k kafkaTopics) deleteAll(t testing.TB) {
 	admin, err := sarama.NewClusterAdmin(k.brokers, k.config())
 	if err != nil {
 		t.Logf("delete the topics of %s: %v", k.prefix, err)
