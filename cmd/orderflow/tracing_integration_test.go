@@ -21,6 +21,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/orderflow/orderflow/cmd/internal/wiring/wiringtest"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -101,19 +102,7 @@ func TestTracesOfAnOrderReachAnOTLPReceiverAcrossProcesses(t *testing.T) {
 			break
 		}
 	}
-	placeOrderTopic, err := messages.CommandTopic("PlaceOrder")
-	require.NoError(t, err)
-	assert.Equal(t, []string{
-		"gateway: POST /orders []",
-		"gateway: send " + placeOrderTopic + " [PlaceOrder]",
-		"orders: process " + placeOrderTopic + " [PlaceOrder]",
-		"orders: send orders.events [OrderPlaced]",
-		"inventory: process orders.events [OrderPlaced]",
-		"inventory: send inventory.events [StockReserved]",
-		"orders: process inventory.events [StockReserved]",
-		"orders: send orders.events [OrderConfirmed]",
-		"delivery: process orders.events [OrderConfirmed]",
-	}, chain, "the hops in causal order, across four processes:\n%s", strings.Join(chain, "\n"))
+	assert.Equal(t, wiringtest.OrderTraceChain(), chain, "the hops in causal order, across four processes:\n%s", strings.Join(chain, "\n"))
 	t.Logf("%d spans in the order's trace; MongoDB commands by service %v", len(trace), mongoSpans)
 }
 

@@ -18,7 +18,7 @@ func Main(service string, args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := runCommand(ctx, service, args); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", service, err)
+		_, _ = fmt.Fprintf(stderr, "%s: %v\n", service, err) // nowhere left to report a failed write
 		return 1
 	}
 	return 0

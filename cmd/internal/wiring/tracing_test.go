@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/orderflow/orderflow/cmd/internal/wiring/wiringtest"
 	"github.com/orderflow/orderflow/infra/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -102,19 +103,7 @@ func TestOnePlacedOrderIsOneTraceAcrossTheFourServices(t *testing.T) {
 			break
 		}
 	}
-	placeOrderTopic, err := messages.CommandTopic("PlaceOrder")
-	require.NoError(t, err)
-	assert.Equal(t, []string{
-		"gateway: POST /orders []",
-		"gateway: send " + placeOrderTopic + " [PlaceOrder]",
-		"orders: process " + placeOrderTopic + " [PlaceOrder]",
-		"orders: send orders.events [OrderPlaced]",
-		"inventory: process orders.events [OrderPlaced]",
-		"inventory: send inventory.events [StockReserved]",
-		"orders: process inventory.events [StockReserved]",
-		"orders: send orders.events [OrderConfirmed]",
-		"delivery: process orders.events [OrderConfirmed]",
-	}, chain, "the hops in causal order:\n%s", strings.Join(chain, "\n"))
+	assert.Equal(t, wiringtest.OrderTraceChain(), chain, "the hops in causal order:\n%s", strings.Join(chain, "\n"))
 
 	// The answer to the gateway is in the trace too.
 	replied := false
