@@ -27,6 +27,7 @@ import (
 
 	"github.com/orderflow/orderflow/app/orders"
 	"github.com/orderflow/orderflow/cmd/internal/wiring"
+	"github.com/orderflow/orderflow/cmd/internal/wiring/wiringtest"
 	mongostore "github.com/orderflow/orderflow/infra/mongo"
 )
 
@@ -365,20 +366,8 @@ func (p *process) placeOrder(t *testing.T, customer, sku string, qty int) string
 	return res.OrderID
 }
 
-type orderView struct {
-	OrderID    string `json:"order_id"`
-	CustomerID string `json:"customer_id"`
-	Status     string `json:"status"`
-	Reason     string `json:"reason"`
-	History    []struct {
-		Status        string `json:"status"`
-		At            string `json:"at"`
-		Reason        string `json:"reason"`
-		CorrelationID string `json:"correlation_id"`
-	} `json:"history"`
-	CreatedAt string `json:"created_at"`
-	UpdatedAt string `json:"updated_at"`
-}
+// orderView is an order as GET /orders/{id} answers it.
+type orderView = wiringtest.OrderView
 
 func (p *process) order(t *testing.T, id string) orderView {
 	t.Helper()

@@ -278,6 +278,8 @@ type OrderView struct {
 		Reason        string `json:"reason"`
 		CorrelationID string `json:"correlation_id"`
 	} `json:"history"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 }
 
 // ShipmentView is a shipment as GET /orders/{id}/delivery answers it.
