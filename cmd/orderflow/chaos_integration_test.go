@@ -551,7 +551,17 @@ func (c *chaos) restartAfter(ctx context.Context, a chaosAction, sig syscall.Sig
 		}
 	}
 	supervise(ctx, c, time.After(a.pause))
-	c.start(a.target)
+	// Start it unless the supervisor did meanwhile: a process that had exited
+	// by itself before this action is the supervisor's to restart (c.down was
+	// not set), and starting a second one beside it orphaned the first, which
+	// kept its ports, so that every later run failed to bind them and the
+	// supervisor restarted it in a loop to the end of the test.
+	select {
+	case <-p.exited:
+		c.start(a.target)
+	default:
+		c.logf("%s was started again by the supervisor meanwhile", a.target)
+	}
 	delete(c.down, a.target)
 }
 
