@@ -184,7 +184,9 @@ func freshDatabase(t testing.TB) *mongo.Database {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := db.Drop(ctx); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
+			// Housekeeping only: the name is unique to this test and the test server is
+			// wiped with its state dir; a saturated server must not fail a test that passed.
+			t.Logf("drop database %s: %v (left behind)", name, err)
 		}
 	})
 	return db

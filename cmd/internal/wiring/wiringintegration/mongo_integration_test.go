@@ -334,7 +334,9 @@ func mongoStores(t *testing.T) wiring.Stores {
 		defer cancel()
 		for _, db := range wiring.MongoDatabaseNames(prefix).All() {
 			if err := mongoClient.Database(db).Drop(ctx); err != nil {
-				t.Errorf("drop database %s: %v", db, err)
+				// Housekeeping only: the name is unique to this test and the test server is
+				// wiped with its state dir; a saturated server must not fail a test that passed.
+				t.Logf("drop database %s: %v (left behind)", db, err)
 			}
 		}
 	})
