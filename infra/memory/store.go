@@ -65,6 +65,21 @@ func (s *store[T]) get(ctx context.Context, id string) (T, bool, error) {
 }
 
 func (s *store[T]) update(ctx context.Context, id string, fn func(*T) error) (T, error) {
+	return s.edit(ctx, id, fn, s.clone)
+}
+
+// change is update for a caller that does not read the result: what fn left
+// is stored itself, not a copy (it is a private copy already), one copy of
+// the item fewer a call.
+func (s *store[T]) change(ctx context.Context, id string, fn func(*T) error) error {
+	_, err := s.edit(ctx, id, fn, func(work T) T { return work })
+	return err
+}
+
+// edit runs fn on a private copy of the item under its shard's lock and, when
+// fn changed its revision, stores keep(work); it returns the work. update keeps
+// a copy (its caller holds the work), change the work itself.
+func (s *store[T]) edit(ctx context.Context, id string, fn func(*T) error, keep func(T) T) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
@@ -81,33 +96,9 @@ func (s *store[T]) update(ctx context.Context, id string, fn func(*T) error) (T,
 		return zero, err
 	}
 	if s.rev(&work) != before {
-		sh.items[id] = s.clone(work)
+		sh.items[id] = keep(work)
 	}
 	return work, nil
-}
-
-// change is update for a caller that does not read the result: what fn left
-// is stored itself, not a copy (it is a private copy already), one copy of
-// the item fewer a call.
-func (s *store[T]) change(ctx context.Context, id string, fn func(*T) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	sh := s.shard(id)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	work := s.fresh(id)
-	if cur, ok := sh.items[id]; ok {
-		work = s.clone(cur)
-	}
-	before := s.rev(&work)
-	if err := fn(&work); err != nil {
-		return err
-	}
-	if s.rev(&work) != before {
-		sh.items[id] = work
-	}
-	return nil
 }
 
 // modify runs fn on the stored item itself, under the lock and without copying
