@@ -29,17 +29,7 @@ func TestReplyHubProbeComesBackOnlyThroughTheSubscription(t *testing.T) {
 	defer cancel()
 	require.Error(t, hub.Probe(short, ps.Publisher))
 
-	router, err := messaging.NewRouter(messaging.RouterConfig{
-		Service: "gateway", PoisonTopic: messages.TopicGatewayPoison, Publisher: ps.Publisher, Logger: slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
-	sub, err := ps.NewestSubscriber("gateway.replies")
-	require.NoError(t, err)
-	router.AddConsumerHandler("gateway.replies", messages.TopicReplies, sub, hub.Handle)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go func() { _ = router.Run(ctx) }()
-	<-router.Running()
+	serveReplies(t, ps, hub)
 
 	probeCtx, cancelProbe := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelProbe()
@@ -60,17 +50,7 @@ func TestReplyReadinessIsReadyOnceAProbeCameBack(t *testing.T) {
 	require.NoError(t, readiness.Run(short))
 	require.ErrorContains(t, readiness.Ready(t.Context()), "does not deliver yet")
 
-	router, err := messaging.NewRouter(messaging.RouterConfig{
-		Service: "gateway", PoisonTopic: messages.TopicGatewayPoison, Publisher: ps.Publisher, Logger: slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
-	sub, err := ps.NewestSubscriber("gateway.replies")
-	require.NoError(t, err)
-	router.AddConsumerHandler("gateway.replies", messages.TopicReplies, sub, hub.Handle)
-	ctx, stop := context.WithCancel(t.Context())
-	defer stop()
-	go func() { _ = router.Run(ctx) }()
-	<-router.Running()
+	serveReplies(t, ps, hub)
 
 	runCtx, cancelRun := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancelRun()
@@ -128,4 +108,21 @@ func TestRequesterTellsANotSentCommandFromAnUnansweredOne(t *testing.T) {
 			assert.NotErrorIs(t, err, other)
 		})
 	}
+}
+
+// serveReplies runs a gateway router that hands the replies topic to hub,
+// until the test ends.
+func serveReplies(t *testing.T, ps pubsub.PubSub, hub *messaging.ReplyHub) {
+	t.Helper()
+	router, err := messaging.NewRouter(messaging.RouterConfig{
+		Service: "gateway", PoisonTopic: messages.TopicGatewayPoison, Publisher: ps.Publisher, Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	sub, err := ps.NewestSubscriber("gateway.replies")
+	require.NoError(t, err)
+	router.AddConsumerHandler("gateway.replies", messages.TopicReplies, sub, hub.Handle)
+	ctx, stop := context.WithCancel(t.Context())
+	t.Cleanup(stop)
+	go func() { _ = router.Run(ctx) }()
+	<-router.Running()
 }
