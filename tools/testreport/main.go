@@ -3,7 +3,8 @@
 // and prints what CI needs from it:
 //
 //   - one line per package: ok, FAIL or "no test files", with its time and coverage;
-//   - every failed test with its own output (framing lines like "=== RUN" left out);
+//   - every failed test with its own output (framing lines like "=== RUN" left out): its last
+//     -max-lines lines, and above them any testify assertion that failed in the lines left out;
 //   - every skipped test with its reason: a suite that must run and was skipped fails the run;
 //   - tests that started and never finished (a timeout, a crash) and packages that failed
 //     without a failed test (a build error, a panic in TestMain) with their output;
@@ -358,10 +359,42 @@ func printOutput(w *strings.Builder, lines []string, maxLines int) {
 		}
 	}
 	if maxLines > 0 && len(kept) > maxLines {
-		fmt.Fprintf(w, "    ... %d earlier lines left out\n", len(kept)-maxLines)
+		left := kept[:len(kept)-maxLines]
 		kept = kept[len(kept)-maxLines:]
+		if asserts := assertions(left); len(asserts) > 0 {
+			fmt.Fprintf(w, "    ... the failed assertions among the %d earlier lines:\n", len(left))
+			for _, l := range asserts {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
+		}
+		fmt.Fprintf(w, "    ... %d earlier lines left out\n", len(left))
 	}
 	for _, l := range kept {
 		fmt.Fprintf(w, "    %s\n", l)
 	}
+}
+
+// assertions returns testify's failure blocks among lines (from "Error Trace:" through its
+// last indented line, with the line naming the test file above it), so that a failed
+// assertion stays in the report when the processes' logs that a test prints after it
+// fill the last lines.
+func assertions(lines []string) []string {
+	var out []string
+	in := false
+	for i, l := range lines {
+		body := strings.TrimLeft(l, " ")
+		switch {
+		case strings.HasPrefix(body, "\tError Trace:"):
+			in = true
+			if i > 0 && !strings.HasPrefix(strings.TrimLeft(lines[i-1], " "), "\t") {
+				out = append(out, lines[i-1])
+			}
+		case in && !strings.HasPrefix(body, "\t"):
+			in = false
+		}
+		if in {
+			out = append(out, l)
+		}
+	}
+	return out
 }

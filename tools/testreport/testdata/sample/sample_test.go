@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func mode(m string) bool { return strings.Contains(os.Getenv("TESTREPORT_SAMPLE"), m) }
@@ -28,5 +30,17 @@ func TestMayFail(t *testing.T) {
 func TestMaySkip(t *testing.T) {
 	if mode("skip") {
 		t.Skip("MONGODB_URI is not set")
+	}
+}
+
+// TestMayFailLoudly fails an assertion and then logs more lines than the report keeps, as a
+// suite does that prints its processes' logs when it fails.
+func TestMayFailLoudly(t *testing.T) {
+	if !mode("loud") {
+		return
+	}
+	assert.Empty(t, []string{"order 7: no 202 within 2m30s"}, "the client gets an answer for every order")
+	for i := range 300 {
+		t.Logf("process log line %d", i)
 	}
 }
