@@ -131,10 +131,22 @@ func (h *keyedHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 	)
 	slots := make(chan struct{}, h.s.concurrency)
 	stop := sess.Context().Done() // closed at a rebalance
+	// The messages handed out live as long as the claim: at a rebalance their
+	// handlers are cancelled (a handler waiting out a fault gives up at once,
+	// unacked), so that the member rejoins the group promptly. Had it waited
+	// for them, one handler retrying a fault would hold every partition of
+	// the group still until the broker dropped the member, after the
+	// rebalance timeout, and then the member's commits would fail ("the
+	// provided member is not known") for as long as the handler went on. What
+	// was cancelled is handled again by the partition's next owner, from the
+	// last offset committed; handlers are idempotent.
+	claimCtx, cancelClaim := context.WithCancel(h.ctx)
+	defer cancelClaim()
+	defer context.AfterFunc(sess.Context(), cancelClaim)()
 	lane := func(key string, m *sarama.ConsumerMessage) {
 		defer wg.Done()
 		for {
-			acked := h.deliver(stop, m)
+			acked := h.deliver(claimCtx, stop, m)
 			mu.Lock()
 			if acked {
 				if next, ok := offsets.done(m.Offset); ok {
@@ -197,15 +209,16 @@ func (h *keyedHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 // deliver hands one record to the subscriber's channel and waits for its ack,
 // handing it again after a nack. It reports whether it was acked; false means
 // it was abandoned (the claim or the subscription ended before it was taken,
-// or the subscription ended before it was answered).
-func (h *keyedHandler) deliver(stop <-chan struct{}, rec *sarama.ConsumerMessage) bool {
+// or the subscription ended before it was answered). The message's context is
+// claimCtx's: it ends with the claim.
+func (h *keyedHandler) deliver(claimCtx context.Context, stop <-chan struct{}, rec *sarama.ConsumerMessage) bool {
 	msg, err := h.s.unmarshaler.Unmarshal(rec)
 	if err != nil {
 		// Never for watermill-kafka's marshaler, which reads any record.
 		h.s.logger.Error("Kafka record unreadable, skipped", err, watermill.LogFields{"topic": rec.Topic, "partition": rec.Partition, "offset": rec.Offset})
 		return true
 	}
-	ctx := context.WithValue(h.ctx, positionKey{}, position{partition: rec.Partition, offset: rec.Offset})
+	ctx := context.WithValue(claimCtx, positionKey{}, position{partition: rec.Partition, offset: rec.Offset})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for {

@@ -81,3 +81,61 @@ func TestKafkaKeyedSubscriberOnKfake(t *testing.T) {
 	assert.Equal(t, []string{"order-b/0", "order-b/1"}, byKey["order-b"], "acked after a/0, so redelivered")
 	e.k.waitCommitted(t, e.wire(group), e.wire(topic))
 }
+
+// At a rebalance the messages a member has out are cancelled: a handler
+// waiting out a fault must not hold the group's rebalance (and every
+// partition of it) until the broker drops the member. The message, unacked,
+// is handled again by the partition's owner after the rebalance.
+func TestKafkaKeyedSubscriberCancelsItsMessagesAtARebalance(t *testing.T) {
+	t.Parallel()
+	cfg := fakeKafkaConfig()
+	cfg.ConsumerConcurrency = 8
+	cfg.Partitions = 1
+	cfg.ClientID = "orderflow-pubsub-keyed-rebalance-test"
+	cfg.ReplicationFactor = 1
+	e := &kafkaEnv{cfg: cfg, k: newInspector(t, cfg)}
+	t.Cleanup(func() { e.deleteCreated(t) })
+	ps := newKafka(t, cfg)
+	topic := e.topic(t, "keyed-rebalance")
+	group := e.group("keyed-rebalance")
+	publish(t, ps, topic, newMsg("order-a", 0))
+
+	sub1, err := ps.Subscriber(group)
+	require.NoError(t, err)
+	msgs1, err := sub1.Subscribe(t.Context(), topic)
+	require.NoError(t, err)
+	var stuck *message.Message
+	select {
+	case stuck = <-msgs1:
+	case <-time.After(waitTimeout):
+		t.Fatal("timed out waiting for the message")
+	}
+	require.NoError(t, stuck.Context().Err(), "out and not answered: its handler runs")
+
+	// A second member joins: the group rebalances, and the first member's
+	// claim ends. The handler still holding its message is cancelled.
+	sub2, err := ps.Subscriber(group)
+	require.NoError(t, err)
+	msgs2, err := sub2.Subscribe(t.Context(), topic)
+	require.NoError(t, err)
+	select {
+	case <-stuck.Context().Done():
+	case <-time.After(waitTimeout):
+		t.Fatal("the message's context was not cancelled at the rebalance")
+	}
+	stuck.Nack() // what the router does with a handler that stopped on its context
+
+	// Whichever member owns the partition now gets it again, unacked as it was.
+	var again *message.Message
+	select {
+	case again = <-msgs1:
+	case again = <-msgs2:
+	case <-time.After(waitTimeout):
+		t.Fatal("the cancelled message was not delivered again")
+	}
+	assert.Equal(t, "order-a/0", string(again.Payload))
+	require.NoError(t, again.Context().Err())
+	again.Ack()
+	require.NoError(t, sub1.Close())
+	require.NoError(t, sub2.Close())
+}
