@@ -70,7 +70,9 @@ func TestChaos(t *testing.T) {
 	env = append(env,
 		"COURIER=auto", "COURIER_DISPATCH_AFTER=200ms", "COURIER_DELIVER_AFTER=200ms",
 		// Shorter than kafkaEnv's: a client retries a 503 anyway, and a stop must fit the schedule.
-		"REQUEST_TIMEOUT=10s", "SHUTDOWN_TIMEOUT=10s")
+		"REQUEST_TIMEOUT=10s", "SHUTDOWN_TIMEOUT=10s",
+		// What the consumer groups go through at each fault, in the processes' logs.
+		"KAFKA_CLIENT_LOG=true")
 	names := []string{"orders", "inventory", "inventory-2", "delivery", "gateway"}
 	procs := startServices(t, bin, env, names...)
 	gw := procs["gateway"]
@@ -272,12 +274,13 @@ func TestChaos(t *testing.T) {
 		}
 	}
 
+	slowestPlace, slowestCancel := load.slowest()
 	t.Logf("CHAOS FIGURES seed=%d orders placed=%d accepted=%d stored=%d (without a 202: %d) by status %v; "+
-		"client answers %v; cancels %v; kills %v; clean stops %v; unexpected exits %d; broker restarts %d (down %s); "+
+		"client answers %v; cancels %v; slowest 202 %s, slowest cancel answer %s (patience %s); kills %v; clean stops %v; unexpected exits %d; broker restarts %d (down %s); "+
 		"store restarts %d (down %s); lost=%d doubled=%d stranded=%d stock mismatches=%d shipments=%d (stray %d); "+
 		"poisoned %d %v (read from %s); not ready at the end %d; load %s, settled %s after it; elapsed %s",
 		seed, len(plan), len(accepted), len(stored), unanswered, byStatus,
-		load.counts(), load.cancelCounts(), c.kills, c.terms, c.exitCount(), c.brokerRestarts, c.brokerDown.Round(time.Millisecond),
+		load.counts(), load.cancelCounts(), slowestPlace, slowestCancel, clientPatience, c.kills, c.terms, c.exitCount(), c.brokerRestarts, c.brokerDown.Round(time.Millisecond),
 		c.storeRestarts, c.storeDown.Round(time.Millisecond), len(lost), len(doubled), len(stranded), len(mismatches), len(shipments), strayShipments,
 		len(poison), poisonByClass, poisonFrom, len(notReady), loaded.Round(time.Second), settled.Round(time.Second), time.Since(c.began).Round(time.Second))
 	for _, r := range slices.Sorted(maps.Keys(poisonByReason)) {
@@ -780,6 +783,22 @@ type load struct {
 	answers map[string]int // of POST /orders, by status or error
 	cancels map[string]int // of the cancels
 	failed  []string
+	// The longest a client waited for a 202 to an order and for an answer to
+	// a cancel, through retries: how close the run came to clientPatience.
+	slowestPlace, slowestCancel time.Duration
+}
+
+// took records how long one order or cancel waited for its answer.
+func (l *load) took(slowest *time.Duration, since time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	*slowest = max(*slowest, time.Since(since))
+}
+
+func (l *load) slowest() (place, cancel time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.slowestPlace.Round(time.Millisecond), l.slowestCancel.Round(time.Millisecond)
 }
 
 func (l *load) count(m map[string]int, status int, err error) {
@@ -869,7 +888,8 @@ func (l *load) place(ctx context.Context, o *chaosOrder) {
 		items[i] = map[string]any{"sku": it.SKU, "quantity": it.Quantity}
 	}
 	body := map[string]any{"customer_id": o.customer, "items": items}
-	deadline := time.Now().Add(clientPatience)
+	began := time.Now()
+	deadline := began.Add(clientPatience)
 	for n := 0; ; n++ {
 		o.attempts++
 		status, hdr, raw, err := l.gw.request(ctx, http.MethodPost, "/orders", body, http.Header{"Idempotency-Key": {o.key}})
@@ -886,6 +906,7 @@ func (l *load) place(ctx context.Context, o *chaosOrder) {
 				return
 			}
 			o.id = res.OrderID
+			l.took(&l.slowestPlace, began)
 			return
 		}
 		if !retryable(status, err) {
@@ -909,8 +930,9 @@ func (l *load) place(ctx context.Context, o *chaosOrder) {
 // stored yet (202 says the command is on the broker): asked again for a
 // minute, then the client gives up.
 func (l *load) cancel(ctx context.Context, o *chaosOrder) {
-	deadline := time.Now().Add(clientPatience)
-	notFoundUntil := time.Now().Add(time.Minute)
+	began := time.Now()
+	deadline := began.Add(clientPatience)
+	notFoundUntil := began.Add(time.Minute)
 	for n := 0; ; n++ {
 		status, hdr, raw, err := l.gw.request(ctx, http.MethodPost, "/orders/"+o.id+"/cancel", map[string]string{"reason": "changed my mind"}, nil)
 		if ctx.Err() != nil {
@@ -919,6 +941,7 @@ func (l *load) cancel(ctx context.Context, o *chaosOrder) {
 		l.count(l.cancels, status, err)
 		switch {
 		case err == nil && (status == http.StatusAccepted || status == http.StatusConflict):
+			l.took(&l.slowestCancel, began)
 			return
 		case time.Now().After(deadline):
 			l.fail("cancel %s (%s): no answer within %s: %d %v %s", o.id, o.key, clientPatience, status, err, bytes.TrimSpace(raw))

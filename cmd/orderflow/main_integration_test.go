@@ -192,6 +192,10 @@ func (p *process) run() error {
 		name = fmt.Sprintf("%s (run %d)", p.name, p.runs)
 	}
 	logPath := filepath.Join(p.owner.TempDir(), "process.log")
+	if dir := os.Getenv("TEST_PROCESS_LOGS"); dir != "" {
+		// Kept after the run, whole (a failure prints only the last lines).
+		logPath = filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(fmt.Sprintf("%s-%s-run%d.log", p.owner.Name(), p.name, p.runs)))
+	}
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", name, err)

@@ -78,6 +78,10 @@ type ProcessConfig struct {
 	KafkaConsumerConcurrency int `env:"KAFKA_CONSUMER_CONCURRENCY" envDefault:"16"`
 	// KafkaTopicPrefix goes before every topic and consumer group name.
 	KafkaTopicPrefix string `env:"KAFKA_TOPIC_PREFIX"`
+	// KafkaClientLog logs what the Kafka client (Sarama) does: connections,
+	// group joins, rebalances, commits. Verbose; for finding out why a
+	// consumer does not consume.
+	KafkaClientLog bool `env:"KAFKA_CLIENT_LOG" envDefault:"false"`
 
 	// OpsAddr serves /healthz, /readyz and /metrics; empty turns it off. The
 	// default listens on loopback only; containers set :9100.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -91,6 +92,10 @@ func RunProcess(ctx context.Context, cfg Config, which []string) error {
 		kcfg := pubsub.KafkaConfig{Brokers: pcfg.KafkaBrokers, Version: version, Partitions: pcfg.KafkaPartitions,
 			ReplicationFactor: pcfg.KafkaReplicationFactor, ConsumerConcurrency: pcfg.KafkaConsumerConcurrency,
 			ClientID: "orderflow-" + strings.Join(which, "-"), Prefix: pcfg.KafkaTopicPrefix}
+		if pcfg.KafkaClientLog {
+			// Sarama has one logger for the process; set before any client exists.
+			sarama.Logger = slog.NewLogLogger(logger.With("component", "sarama").Handler(), slog.LevelInfo)
+		}
 		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		ps, err = pubsub.NewKafka(startCtx, kcfg, logging.Watermill(logger))
 		cancel()
