@@ -16,6 +16,14 @@ const (
 	// message, when tracing is on: TraceIDFromTraceParent reads the trace ID.
 	MetadataTraceParent = "traceparent"
 	MetadataTraceState  = "tracestate"
+	// MetadataExpiresAt (RFC 3339, UTC) is when the sender of a command stops
+	// waiting for its answer, on a command whose sender told its own client
+	// to retry if no answer came (a cancel, a stock change, a courier step,
+	// a poison queue action). Its handler drops it, unhandled, once that time
+	// has passed: a later attempt asks again, so doing the late one would
+	// only load a service that is behind already. A command without it (an
+	// order placed: its 202 stands without an answer) is always handled.
+	MetadataExpiresAt = "expires_at"
 )
 
 // Keyed is implemented by every command and event: the key that keeps the

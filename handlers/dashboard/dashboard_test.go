@@ -66,6 +66,11 @@ func newFakeSystem() *fakeSystem {
 	return f
 }
 
+// Submit implements httpapi.Requester: the dashboard places no orders, so as Request.
+func (f *fakeSystem) Submit(ctx context.Context, cmd, result any) error {
+	return f.Request(ctx, cmd, result)
+}
+
 func (f *fakeSystem) Request(_ context.Context, cmd, result any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -37,7 +37,12 @@ func OpenAPISpec() []byte { return openAPISpec }
 // result. It returns an error wrapping messages.ErrNotSent when the command did
 // not reach the broker, and messages.ErrNoReply when no answer came in time.
 type Requester interface {
+	// Request sends a command whose client is told to retry when no answer
+	// comes in time: the command expires then, unhandled if not handled yet.
 	Request(ctx context.Context, cmd, result any) error
+	// Submit sends a command that stands whenever it is handled (an order
+	// placed: its client is told 202 without an answer).
+	Submit(ctx context.Context, cmd, result any) error
 }
 
 // Views is the gateway's read model (app/view's Service), which the queries

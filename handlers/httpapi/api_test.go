@@ -402,6 +402,25 @@ func TestPlaceOrderWithoutReply(t *testing.T) {
 	}
 }
 
+// Only a placed order stands without an answer (its client is told 202); every
+// other command's client is told to retry, so the command expires with the wait.
+func TestOnlyAPlacedOrderIsSentWithoutExpiry(t *testing.T) {
+	t.Parallel()
+	fake := newFakeRequester()
+	s := newServer(t, fake, nil)
+	res := s.do(t, request{Method: http.MethodPost, Path: "/orders", Body: validOrder})
+	require.Equal(t, http.StatusAccepted, res.Status, "body: %s", res.Body)
+	res = s.do(t, request{Method: http.MethodPost, Path: "/orders/o-1/cancel"})
+	require.Equal(t, http.StatusAccepted, res.Status, "body: %s", res.Body)
+
+	sent := fake.Sent()
+	require.Len(t, sent, 2)
+	assert.IsType(t, messages.PlaceOrder{}, sent[0].Cmd)
+	assert.False(t, sent[0].Expires, "an order placed is submitted")
+	assert.IsType(t, messages.CancelOrder{}, sent[1].Cmd)
+	assert.True(t, sent[1].Expires, "a cancel is requested")
+}
+
 func TestNoReplyIsServiceUnavailable(t *testing.T) {
 	t.Parallel()
 	noReply := fmt.Errorf("%w: after 5s", messages.ErrNoReply)

@@ -30,6 +30,7 @@ import (
 type sentCommand struct {
 	Cmd           any
 	CorrelationID string
+	Expires       bool // sent with Request (it expires with the wait), not Submit
 }
 
 // fakeRequester records every command and answers it with the function
@@ -103,8 +104,17 @@ func fail[C any](f *fakeRequester, err error) {
 
 // Request implements httpapi.Requester.
 func (f *fakeRequester) Request(ctx context.Context, cmd, result any) error {
+	return f.request(ctx, cmd, result, true)
+}
+
+// Submit implements httpapi.Requester.
+func (f *fakeRequester) Submit(ctx context.Context, cmd, result any) error {
+	return f.request(ctx, cmd, result, false)
+}
+
+func (f *fakeRequester) request(ctx context.Context, cmd, result any, expires bool) error {
 	f.mu.Lock()
-	f.sent = append(f.sent, sentCommand{Cmd: cmd, CorrelationID: messages.CorrelationID(ctx)})
+	f.sent = append(f.sent, sentCommand{Cmd: cmd, CorrelationID: messages.CorrelationID(ctx), Expires: expires})
 	fn := f.answers[reflect.TypeOf(cmd)]
 	f.mu.Unlock()
 	if fn == nil {

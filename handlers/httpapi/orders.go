@@ -209,7 +209,7 @@ func (a *api) placeOrder(w http.ResponseWriter, r *http.Request) {
 		cmd.OrderID = uuid.Must(uuid.NewV7()).String()
 	}
 	var res messages.PlaceOrderResult
-	err := a.commands.Request(r.Context(), cmd, &res)
+	err := a.commands.Submit(r.Context(), cmd, &res)
 	if errors.Is(err, messages.ErrNoReply) {
 		// The broker took the command (a send that failed is ErrNotSent, a 503):
 		// the order will be stored when the orders service gets to it. The id is

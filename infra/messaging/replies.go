@@ -203,22 +203,40 @@ type Requester struct {
 }
 
 // Request sends cmd and decodes the answer into result. The command is sent
-// within the request's deadline (ctx's, capped at the timeout). It returns an
-// error wrapping messages.ErrNotSent when the broker did not take the command,
-// and messages.ErrNoReply when it did but no answer came within the timeout.
+// within the request's deadline (ctx's, capped at the timeout), and expires
+// then (messages.MetadataExpiresAt): a service that gets to it later drops
+// it, so that a messages.ErrNoReply means it took effect before the deadline
+// or never. It returns an error wrapping messages.ErrNotSent when the broker
+// did not take the command, and messages.ErrNoReply when it did but no answer
+// came within the timeout.
 //
 // It does what requestreply.SendWithReplies with the hub as its backend does
 // (an operation id in the command's metadata, the hub routing the reply to
 // it), without the goroutine, the channels and the context the generic path
 // adds per request.
 func (r Requester) Request(ctx context.Context, cmd, result any) error {
+	return r.request(ctx, cmd, result, true)
+}
+
+// Submit is Request for a command that stands whenever it is handled: it
+// does not expire, and a messages.ErrNoReply means it will take effect when
+// its service gets to it (an order placed, whose client is told 202).
+func (r Requester) Submit(ctx context.Context, cmd, result any) error {
+	return r.request(ctx, cmd, result, false)
+}
+
+func (r Requester) request(ctx context.Context, cmd, result any, expires bool) error {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
 	op := newUUID()
 	in := r.Hub.expect(op)
 	defer r.Hub.forget(op)
+	deadline, _ := ctx.Deadline()
 	if err := r.Bus.SendWithModifiedMessage(ctx, cmd, func(m *message.Message) error {
 		m.Metadata.Set(requestreply.OperationIDMetadataKey, op)
+		if expires {
+			m.Metadata.Set(messages.MetadataExpiresAt, deadline.UTC().Format(time.RFC3339Nano))
+		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("%w: %T: %v", messages.ErrNotSent, cmd, err) //nolint:errorlint // callers match the sentinel only; wrapping the cause would change what errors.Is/As match

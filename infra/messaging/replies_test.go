@@ -110,6 +110,32 @@ func TestRequesterTellsANotSentCommandFromAnUnansweredOne(t *testing.T) {
 	}
 }
 
+// A command sent with Request expires when its sender stops waiting; one sent
+// with Submit (an order placed: its 202 stands) never does.
+func TestRequesterStampsTheExpiryOfCommandsItStopsWaitingFor(t *testing.T) {
+	t.Parallel()
+	var sent []*message.Message
+	publish := publisherFunc(func(_ string, msgs ...*message.Message) error {
+		sent = append(sent, msgs...)
+		return nil
+	})
+	bus, err := messaging.NewCommandBus(publish, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	r := messaging.Requester{Bus: bus, Hub: messaging.NewReplyHub(), Timeout: 50 * time.Millisecond}
+
+	before := time.Now()
+	var cancelled messages.CancelOrderResult
+	require.ErrorIs(t, r.Request(context.Background(), messages.CancelOrder{OrderID: "o-1"}, &cancelled), messages.ErrNoReply)
+	var placed messages.PlaceOrderResult
+	require.ErrorIs(t, r.Submit(context.Background(), messages.PlaceOrder{OrderID: "o-2"}, &placed), messages.ErrNoReply)
+
+	require.Len(t, sent, 2)
+	at, err := time.Parse(time.RFC3339Nano, sent[0].Metadata.Get(messages.MetadataExpiresAt))
+	require.NoError(t, err, "the cancel carries its expiry")
+	assert.WithinDuration(t, before.Add(50*time.Millisecond), at, 40*time.Millisecond)
+	assert.Empty(t, sent[1].Metadata.Get(messages.MetadataExpiresAt), "an order placed does not expire")
+}
+
 // serveReplies runs a gateway router that hands the replies topic to hub,
 // until the test ends.
 func serveReplies(t *testing.T, ps pubsub.PubSub, hub *messaging.ReplyHub) {

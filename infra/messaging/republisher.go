@@ -8,6 +8,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/orderflow/orderflow/app/poison"
+	"github.com/orderflow/orderflow/messages"
 )
 
 // Republisher puts a message of a poison queue back onto its original topic
@@ -29,6 +30,8 @@ func (r Republisher) Republish(ctx context.Context, m poison.Message) error {
 	for k, v := range m.Metadata {
 		msg.Metadata.Set(k, v)
 	}
+	// Whoever waited for its answer is long gone; the operator asks for it now.
+	delete(msg.Metadata, messages.MetadataExpiresAt)
 	msg.SetContext(ctx)
 	if err := r.Publisher.Publish(m.Topic, msg); err != nil {
 		return fmt.Errorf("republish to %s: %w", m.Topic, err)

@@ -44,8 +44,8 @@ type RouterConfig struct {
 }
 
 // NewRouter returns a router with the standard middleware, outermost first:
-// the hand-over to a worker goroutine (see workers), correlation ID, tracing (when set), poison queue, failure log, retry by error
-// class, panic recovery.
+// the hand-over to a worker goroutine (see workers), correlation ID, tracing (when set), the drop of an expired command
+// (see dropExpired), poison queue, failure log, retry by error class, panic recovery.
 // A message that can never succeed (malformed, or breaking its contract), or
 // whose handler still fails with an error of unknown class after the retries,
 // goes to the poison topic with its payload, its metadata and the reason, and
@@ -72,6 +72,7 @@ func NewRouter(cfg RouterConfig) (*message.Router, error) {
 		router.AddMiddleware(cfg.Tracing)
 	}
 	router.AddMiddleware(
+		dropExpired(logger, time.Now),
 		poison,
 		logFailures(logger, cfg.PoisonTopic),
 		retry(cfg.Retry, cfg.Stalls, logger, newRetryNotifier(cfg.RetryNotices, cfg.Service, logger)),
