@@ -12,21 +12,27 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
+// keyedOnKfake returns a PubSub with the keyed subscriber (ConsumerConcurrency
+// 8) on kfake, its env, and a topic of one partition (every key on it) and a
+// group of its own named after name, deleted when the test ends.
+func keyedOnKfake(t *testing.T, name string) (e *kafkaEnv, ps pubsub.PubSub, topic, group string) {
+	t.Helper()
+	cfg := fakeKafkaConfig()
+	cfg.ConsumerConcurrency = 8
+	cfg.Partitions = 1 // every key on one partition
+	cfg.ClientID = "orderflow-pubsub-" + name + "-test"
+	cfg.ReplicationFactor = 1
+	e = &kafkaEnv{cfg: cfg, k: newInspector(t, cfg)}
+	t.Cleanup(func() { e.deleteCreated(t) })
+	return e, newKafka(t, cfg), e.topic(t, name), e.group(name)
+}
+
 // With ConsumerConcurrency above 1, messages of one partition with different
 // keys are out at once, those of one key one at a time in order, and the
 // group's offset never passes a message not acked: a new member gets it again.
 func TestKafkaKeyedSubscriberOnKfake(t *testing.T) {
 	t.Parallel()
-	cfg := fakeKafkaConfig()
-	cfg.ConsumerConcurrency = 8
-	cfg.Partitions = 1 // every key on one partition
-	cfg.ClientID = "orderflow-pubsub-keyed-test"
-	cfg.ReplicationFactor = 1
-	e := &kafkaEnv{cfg: cfg, k: newInspector(t, cfg)}
-	t.Cleanup(func() { e.deleteCreated(t) })
-	ps := newKafka(t, cfg)
-	topic := e.topic(t, "keyed")
-	group := e.group("keyed")
+	e, ps, topic, group := keyedOnKfake(t, "keyed")
 	publish(t, ps, topic, newMsg("order-a", 0), newMsg("order-b", 0), newMsg("order-a", 1), newMsg("order-b", 1))
 
 	sub, err := ps.Subscriber(group)
@@ -88,16 +94,7 @@ func TestKafkaKeyedSubscriberOnKfake(t *testing.T) {
 // is handled again by the partition's owner after the rebalance.
 func TestKafkaKeyedSubscriberCancelsItsMessagesAtARebalance(t *testing.T) {
 	t.Parallel()
-	cfg := fakeKafkaConfig()
-	cfg.ConsumerConcurrency = 8
-	cfg.Partitions = 1
-	cfg.ClientID = "orderflow-pubsub-keyed-rebalance-test"
-	cfg.ReplicationFactor = 1
-	e := &kafkaEnv{cfg: cfg, k: newInspector(t, cfg)}
-	t.Cleanup(func() { e.deleteCreated(t) })
-	ps := newKafka(t, cfg)
-	topic := e.topic(t, "keyed-rebalance")
-	group := e.group("keyed-rebalance")
+	_, ps, topic, group := keyedOnKfake(t, "keyed-rebalance")
 	publish(t, ps, topic, newMsg("order-a", 0))
 
 	sub1, err := ps.Subscriber(group)
